@@ -1,0 +1,55 @@
+"""Helpers shared by the command modules: options, JSON output, colour, the error report."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import typer
+
+from envgen.errors import EnvgenError
+
+MATRIX_DIR_OPTION = typer.Option(None, "--matrix-dir", help="Use the matrix in DIR instead of the bundled one.",
+                                 metavar="DIR", envvar="ENVGEN_MATRIX_DIR")
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+
+
+def use_colour(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    colour = use_colour(stream)
+    return Console(file=stream, no_color=not colour, highlight=False, soft_wrap=False,
+                   force_terminal=colour if colour else None, width=None if colour else 200)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def note(message: str) -> None:
+    """A diagnostic line on stderr."""
+    sys.stderr.write(message.rstrip("\n") + "\n")
+
+
+def report_error(exc: EnvgenError) -> None:
+    sys.stderr.write(f"error: {exc.message}\n")
+    if exc.hint:
+        sys.stderr.write(f"hint: {exc.hint}\n")
+
+
+def load(matrix_dir: str | None):
+    from envgen.matrix import load_matrix
+
+    return load_matrix(matrix_dir)

@@ -1,0 +1,164 @@
+"""Frozen records of the compatibility matrix. Loading and validation live in `matrix.load`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from envgen.models import Accel, PyVer
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    url: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A conda channel or pip index and its history."""
+
+    id: str
+    kind: str  # conda | pip
+    url: str
+    history: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How a build is installed: the installer, channels or index style, package names and selectors.
+
+    Templates may use {torch}, {cuda} (10.2), {tag} (cu102), {rocm} (5.7), {py} (36), {abi} (cp36m),
+    {plat} (wheel platform tag), {version} (the package version).
+    """
+
+    id: str
+    installer: str  # conda | pip
+    family: str  # pytorch | conda-forge | peterjc123 | pytorch-index | pypi ...
+    description: str
+    channels: tuple[str, ...]
+    names: dict[str, str]  # role -> package name (torch -> pytorch)
+    selector: dict[str, tuple[str, ...]]  # accel kind -> extra package specs
+    pin: str  # '==' or '='
+    build: dict[str, str]  # accel kind -> build-string glob of the torch package (conda-forge: cuda*, cpu*)
+    local_version: tuple[str, ...]  # pip: roles pinned with +tag (torch==1.8.1+cu102)
+    index_url: str | None
+    extra_index_urls: tuple[str, ...]
+    find_links: tuple[str, ...]
+    wheel_url: str | None  # manual wheel era: the torch wheel URL template
+    override_channels: bool
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccelFacts:
+    """What one accelerator build of one release carries."""
+
+    accel: Accel
+    cudnn: dict[str, str]  # os ('linux'|'windows'|'default') -> cuDNN version
+    archs: tuple[str, ...]  # sm_XX / gfxXXXX
+    sources: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    """One way a release exists: a route, an accelerator, the platforms it is published for."""
+
+    torch: Version
+    route: str
+    accel: Accel
+    platforms: frozenset[str]
+    python: dict[str, tuple[PyVer, ...]]  # per platform (already resolved against the release)
+    extra_channels: tuple[str, ...]
+    extra_packages: tuple[str, ...]
+    names: dict[str, str]  # overrides of the route's names
+    versions: dict[str, str]  # overrides of companion versions for this build (role -> version)
+    overrides: dict[str, object]  # route fields replaced for this build (selector, local_version, index_url ...)
+    official: bool
+    notes: tuple[str, ...]
+    sources: tuple[str, ...]
+    place: str  # file: path, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    torch: Version
+    date: str
+    companions: dict[str, str]  # torchvision/torchaudio/torchtext -> version
+    python: dict[str, tuple[PyVer, ...]]  # platform -> Pythons with binaries
+    accel: dict[str, AccelFacts]  # tag -> facts
+    builds: tuple[Build, ...]
+    notes: tuple[str, ...]
+    sources: tuple[str, ...]
+
+    @property
+    def minor(self) -> tuple[int, int]:
+        return (self.torch.major, self.torch.minor)
+
+
+@dataclass(frozen=True, slots=True)
+class Toolkit:
+    """An NVIDIA CUDA toolkit release and the driver it needs."""
+
+    cuda: Version
+    driver_linux: Version
+    driver_windows: Version | None
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MinorCompat:
+    """The driver floor that lets any toolkit of a major version run (minor-version compatibility)."""
+
+    major: int
+    driver_linux: Version
+    driver_windows: Version | None
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GpuArch:
+    sm: str  # sm_61
+    cc: Version
+    name: str  # Pascal
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GpuModel:
+    name: str
+    cc: Version
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """The condition of a constraint; an empty field matches anything."""
+
+    torch: SpecifierSet = field(default_factory=SpecifierSet)
+    routes: frozenset[str] = frozenset()
+    families: frozenset[str] = frozenset()
+    installers: frozenset[str] = frozenset()
+    platforms: frozenset[str] = frozenset()
+    accel_kinds: frozenset[str] = frozenset()
+    cuda: SpecifierSet = field(default_factory=SpecifierSet)
+    python: SpecifierSet = field(default_factory=SpecifierSet)
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """A known breakage or requirement: `pin` adds specs, `require` adds packages, `refuse` forbids."""
+
+    id: str
+    kind: str  # pin | require | refuse
+    when: When
+    conda: tuple[str, ...]
+    pip: tuple[str, ...]
+    channel: str | None  # channel the required packages come from (e.g. defaults for vc=14)
+    why: str
+    sources: tuple[str, ...]
