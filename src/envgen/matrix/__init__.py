@@ -17,7 +17,8 @@ from envgen.matrix.records import (
 )
 from envgen.models import PyVer, os_of
 
-FILES = ("sources.yaml", "channels.yaml", "cuda.yaml", "gpus.yaml", "constraints.yaml", "torch.yaml")
+FILES = ("sources.yaml", "channels.yaml", "cuda.yaml", "gpus.yaml", "gpu_models.yaml", "constraints.yaml",
+         "torch.yaml")
 ENV_VAR = "ENVGEN_MATRIX_DIR"
 
 
@@ -202,7 +203,8 @@ def _parse(folder: Path, texts: dict[str, bytes], digest: str) -> Matrix:
     sources = load.load_sources(R("sources.yaml"), docs["sources.yaml"])
     channels, routes = load.load_channels(R("channels.yaml"), docs["channels.yaml"])
     toolkits, compat = load.load_cuda(R("cuda.yaml"), docs["cuda.yaml"])
-    archs, models = load.load_gpus(R("gpus.yaml"), docs["gpus.yaml"])
+    archs = load.load_archs(R("gpus.yaml"), docs["gpus.yaml"])
+    models = load.load_models(R("gpu_models.yaml"), docs["gpu_models.yaml"])
     constraints = load.load_constraints(R("constraints.yaml"), docs["constraints.yaml"])
     releases = load.load_releases(R("torch.yaml"), docs["torch.yaml"])
     matrix = Matrix(sources, channels, routes, toolkits, compat, archs, models, constraints, releases,

@@ -103,7 +103,7 @@ def load_cuda(r: Reader, doc: Any) -> tuple[dict[str, Toolkit], dict[int, MinorC
     return toolkits, compat
 
 
-def load_gpus(r: Reader, doc: Any) -> tuple[dict[str, GpuArch], tuple[GpuModel, ...]]:
+def load_archs(r: Reader, doc: Any) -> dict[str, GpuArch]:
     doc = r.mapping(doc, "")
     archs: dict[str, GpuArch] = {}
     for i, node in enumerate(r.seq(r.field(doc, "architectures", ""), "architectures")):
@@ -115,7 +115,14 @@ def load_gpus(r: Reader, doc: Any) -> tuple[dict[str, GpuArch], tuple[GpuModel, 
         if not (sm.startswith("sm_") or sm.startswith("gfx")):
             r.problem(f"{path}.sm", f"expected sm_XX or gfxNNNN, got {sm!r}", node, "sm")
         if cc:
+            if sm in archs:
+                r.problem(f"{path}.sm", f"{sm} is listed twice", node, "sm")
             archs[sm] = GpuArch(sm, cc, r.text(node, "name", path) or "", r.strings(node, "source", path))
+    return archs
+
+
+def load_models(r: Reader, doc: Any) -> tuple[GpuModel, ...]:
+    doc = r.mapping(doc, "")
     models: list[GpuModel] = []
     for i, node in enumerate(r.seq(r.field(doc, "models", ""), "models")):
         path = f"models[{i}]"
@@ -124,7 +131,7 @@ def load_gpus(r: Reader, doc: Any) -> tuple[dict[str, GpuArch], tuple[GpuModel, 
         cc = r.version(r.field(node, "cc", path), f"{path}.cc", node, "cc")
         if cc:
             models.append(GpuModel(r.text(node, "name", path) or "", cc, r.strings(node, "source", path)))
-    return archs, tuple(models)
+    return tuple(models)
 
 
 def load_constraints(r: Reader, doc: Any) -> tuple[Constraint, ...]:

@@ -1,0 +1,104 @@
+"""`envgen matrix`: what exists."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from envgen.cli import _common as common
+
+
+def register(app: typer.Typer) -> None:
+    app.command("matrix", help="Show which builds exist: per release, per variant, per platform.")(matrix_cmd)
+
+
+def matrix_cmd(
+    torch: Optional[str] = typer.Option(None, "--torch", help="a torch version: its variants, Pythons, companions"),
+    cuda: Optional[str] = typer.Option(None, "--cuda", help="a CUDA version: which releases have it, where"),
+    rocm: Optional[str] = typer.Option(None, "--rocm", help="a ROCm version"),
+    cpu: bool = typer.Option(False, "--cpu", help="CPU builds"),
+    python: Optional[str] = typer.Option(None, "--python", help="only builds with binaries for this Python"),
+    platform: Optional[str] = typer.Option(None, "--platform", help="only this conda subdir"),
+    installer: Optional[str] = typer.Option(None, "--installer", help="conda or pip"),
+    json_out: bool = common.JSON_OPTION,
+    matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
+) -> None:
+    from envgen.errors import Refusal
+    from envgen.models import PyVer, check_platform, parse_version
+    from envgen.query import Filters, build_rows, matching_builds, release_detail, summary
+    from envgen.selection import parse_accel, parse_installer
+
+    m = common.load(matrix_dir)
+    accel = parse_accel(cuda, rocm, cpu)
+    if accel == "auto":
+        from envgen.errors import BadInput
+
+        raise BadInput("envgen matrix takes a CUDA version, not auto", hint="use envgen detect for this machine")
+    f = Filters(torch=parse_version(torch, "torch version") if torch else None, accel=accel,
+                python=PyVer.parse(python) if python else None,
+                platform=check_platform(platform) if platform else None, installer=parse_installer(installer))
+    if f.torch is not None and m.release(f.torch) is None:
+        from envgen.refusal import refuse
+        from envgen.resolve import Request
+
+        raise refuse(m, Request(torch=f.torch, platform=f.platform or "linux-64"))
+    builds = matching_builds(m, f)
+    if not builds:
+        raise Refusal("no build matches these filters", hint="drop a filter, or run envgen matrix --torch V")
+    if f.torch is not None:
+        data = release_detail(m, m.release(f.torch), builds)
+        return common.print_json(data) if json_out else _show_release(data)
+    if f.accel is not None and f.accel.kind != "cpu":
+        rows = build_rows(m, builds)
+        return common.print_json(rows) if json_out else _show_rows(rows, f"builds for {f.accel.describe()}")
+    rows = summary(m, builds)
+    return common.print_json(rows) if json_out else _show_summary(rows)
+
+
+def _table(title: str, *columns: str):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    return table
+
+
+def _show_release(d: dict) -> None:
+    out = common.console()
+    comp = ", ".join(f"{k} {v}" for k, v in d["companions"].items()) or "none"
+    out.print(f"torch {d['torch']} ({d['date']}); companions: {comp}")
+    t = _table("Builds", "installer", "route", "variant", "platforms", "python")
+    for r in d["builds"]:
+        t.add_row(r["installer"], r["route"] + ("" if r["official"] else " (unofficial)"), r["variant"],
+                  " ".join(r["platforms"]), _pys(r["python"]))
+    out.print(t)
+    t = _table("Variants", "variant", "cuDNN", "driver min (linux / windows)", "architectures")
+    for v in d["variants"]:
+        drv = v.get("driver_min")
+        cudnn = v.get("cudnn") or {}
+        t.add_row(v["variant"], ", ".join(f"{k}: {x}" if k != "default" else x for k, x in cudnn.items()) or "-",
+                  f"{drv['linux']} / {drv['windows'] or '-'}" if drv else "-", " ".join(v.get("archs", [])) or "-")
+    out.print(t)
+    for n in d["notes"]:
+        out.print(f"note: {n}")
+
+
+def _show_rows(rows: list[dict], title: str) -> None:
+    t = _table(title, "torch", "installer", "route", "platforms", "python")
+    for r in rows:
+        t.add_row(r["torch"], r["installer"], r["route"], " ".join(r["platforms"]), _pys(r["python"]))
+    common.console().print(t)
+
+
+def _show_summary(rows: list[dict]) -> None:
+    t = _table("Releases", "torch", "date", "companions", "variants", "platforms")
+    for r in rows:
+        t.add_row(r["torch"], r["date"], " ".join(f"{k[5:]} {v}" for k, v in r["companions"].items()),
+                  " ".join(r["variants"]), " ".join(r["platforms"]))
+    common.console().print(t)
+
+
+def _pys(pys: list[str]) -> str:
+    return f"{pys[0]}-{pys[-1]}" if len(pys) > 3 else " ".join(pys)

@@ -1,0 +1,46 @@
+"""Shared fixtures: golden files, an isolated cache, the shipped matrix."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE = bool(os.environ.get("ENVGEN_UPDATE_GOLDEN"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own envgen cache dir so no test reads another's cache or the user's."""
+    monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path_factory.mktemp("envgen-cache")))
+    monkeypatch.delenv("ENVGEN_MATRIX_DIR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+
+
+@pytest.fixture(scope="session")
+def matrix():
+    from envgen.matrix import load_matrix
+
+    return load_matrix(ROOT / "matrices", use_cache=False)
+
+
+class Golden:
+    """Compare text against tests/golden/<name>; ENVGEN_UPDATE_GOLDEN=1 rewrites the file instead."""
+
+    def check(self, name: str, text: str) -> None:
+        path = GOLDEN / name
+        if UPDATE:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.exists(), f"missing golden file {path}; run with ENVGEN_UPDATE_GOLDEN=1 to create it"
+        expected = path.read_text(encoding="utf-8")
+        assert text == expected, f"output differs from {path} (ENVGEN_UPDATE_GOLDEN=1 to accept)"
+
+
+@pytest.fixture
+def golden() -> Golden:
+    return Golden()
