@@ -44,3 +44,14 @@ class Golden:
 @pytest.fixture
 def golden() -> Golden:
     return Golden()
+
+
+MINI = ROOT / "tests" / "data" / "mini-matrix"
+
+
+@pytest.fixture(scope="session")
+def mini():
+    """A small frozen matrix: unit tests of the engine do not move when the shipped data grows."""
+    from envgen.matrix import load_matrix
+
+    return load_matrix(MINI, use_cache=False)

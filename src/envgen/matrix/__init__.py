@@ -209,8 +209,7 @@ def _parse(folder: Path, texts: dict[str, bytes], digest: str) -> Matrix:
     releases = load.load_releases(R("torch.yaml"), docs["torch.yaml"])
     matrix = Matrix(sources, channels, routes, toolkits, compat, archs, models, constraints, releases,
                     str(folder), digest)
-    if not problems:
-        problems += check(matrix)
+    problems += check(matrix)  # cross-table problems too, so one run lists every mistake
     if problems:
         raise MatrixError(problems)
     return matrix

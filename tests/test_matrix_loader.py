@@ -1,0 +1,113 @@
+"""The loader reports every problem with its place, finds the matrix, and never trusts a stale cache."""
+
+import shutil
+
+import pytest
+
+from envgen.errors import MatrixError
+from envgen.matrix import find_matrix_dir, load_matrix
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def mdir(tmp_path):
+    dest = tmp_path / "matrices"
+    shutil.copytree(ROOT / "tests" / "data" / "mini-matrix", dest)
+    return dest
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_every_problem_is_listed_with_its_place(mdir):
+    _edit(mdir / "torch.yaml", "accel: [cu102, cpu]", "accel: [cu102, cu1x, cpu]")
+    _edit(mdir / "torch.yaml", "route: pypi", "route: pypy")
+    _edit(mdir / "cuda.yaml", 'linux: "440.33"', 'linux: "not-a-version"')
+    _edit(mdir / "channels.yaml", "kind: conda", "kind: mamba")
+    with pytest.raises(MatrixError) as exc:
+        load_matrix(mdir, use_cache=False)
+    problems = exc.value.problems
+    text = "\n".join(problems)
+    assert "matrices/torch.yaml:" in text and "unknown variant 'cu1x'" in text
+    assert "matrices/cuda.yaml:" in text and "invalid version 'not-a-version'" in text
+    assert "matrices/channels.yaml:" in text and "kind must be conda or pip" in text
+    assert len(problems) >= 3
+
+
+def test_cross_table_problems(mdir):
+    """References that do not resolve are reported after the files parse."""
+    _edit(mdir / "torch.yaml", "route: pypi", "route: pypy")
+    _edit(mdir / "torch.yaml", "source: [prev-versions]", "source: [no-such-source]")
+    with pytest.raises(MatrixError) as exc:
+        load_matrix(mdir, use_cache=False)
+    text = "\n".join(exc.value.problems)
+    assert "unknown route 'pypy'" in text
+    assert "unknown source 'no-such-source'" in text
+
+
+def test_unknown_cuda_version_is_named(mdir):
+    _edit(mdir / "cuda.yaml", '  - {cuda: "10.2"', '  - {cuda: "10.3"')
+    with pytest.raises(MatrixError) as exc:
+        load_matrix(mdir, use_cache=False)
+    assert any("unknown CUDA version '10.2'" in p for p in exc.value.problems)
+
+
+def test_yaml_syntax_error_names_the_file(mdir):
+    (mdir / "gpus.yaml").write_text("architectures: [\n")
+    with pytest.raises(MatrixError) as exc:
+        load_matrix(mdir, use_cache=False)
+    assert exc.value.problems[0].startswith("matrices/gpus.yaml: not valid YAML")
+
+
+def test_missing_file(mdir):
+    (mdir / "cuda.yaml").unlink()
+    with pytest.raises(MatrixError) as exc:
+        load_matrix(mdir, use_cache=False)
+    assert "cuda.yaml" in exc.value.problems[0]
+
+
+def test_unknown_field_is_reported(mdir):
+    _edit(mdir / "torch.yaml", "    date: 2021-03-25", "    date: 2021-03-25\n    dtae: 2021-03-25")
+    with pytest.raises(MatrixError) as exc:
+        load_matrix(mdir, use_cache=False)
+    assert any("unknown field 'dtae'" in p for p in exc.value.problems)
+
+
+def test_cache_follows_the_files(mdir, tmp_path, monkeypatch):
+    """A cached matrix is reused only while the files are unchanged."""
+    monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path / "cache"))
+    first = load_matrix(mdir)
+    assert list((tmp_path / "cache" / "matrix").glob("*.pickle"))
+    again = load_matrix(mdir)
+    assert again.digest == first.digest
+    _edit(mdir / "cuda.yaml", 'linux: "440.33"', 'linux: "440.34"')
+    changed = load_matrix(mdir)
+    assert changed.digest != first.digest
+    assert str(changed.toolkits["10.2"].driver_linux) == "440.34"
+
+
+def test_corrupt_cache_is_rebuilt(mdir, tmp_path, monkeypatch):
+    monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path / "cache"))
+    m = load_matrix(mdir)
+    for f in (tmp_path / "cache" / "matrix").glob("*.pickle"):
+        f.write_bytes(b"garbage")
+    assert load_matrix(mdir).digest == m.digest
+
+
+def test_find_matrix_dir_precedence(mdir, monkeypatch):
+    assert find_matrix_dir(mdir) == mdir
+    monkeypatch.setenv("ENVGEN_MATRIX_DIR", str(mdir))
+    assert find_matrix_dir() == mdir
+    monkeypatch.delenv("ENVGEN_MATRIX_DIR")
+    assert (find_matrix_dir() / "torch.yaml").is_file()
+
+
+def test_find_matrix_dir_explains(tmp_path):
+    from envgen.errors import BadInput
+
+    with pytest.raises(BadInput) as exc:
+        find_matrix_dir(tmp_path)
+    assert "--matrix-dir" in exc.value.hint
