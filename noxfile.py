@@ -1,0 +1,26 @@
+"""Developer sessions: `nox -s tests`, `nox -s bench`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests"]
+BENCHMARKS = sorted(Path(__file__).parent.joinpath("benchmarks").glob("bench_*.py"))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    session.install("-e", ".[test]")
+    session.run("pytest", "-n", "2", "-q", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Benchmarks print figures (ratios against a reference measured in the same run); they assert nothing."""
+    for script in BENCHMARKS:
+        if session.posargs and not any(arg in script.name for arg in session.posargs):
+            continue
+        session.log(f"--- {script.name}")
+        session.run("python", str(script), external=True)
