@@ -1,0 +1,112 @@
+"""`envgen build-env`: an environment for building PyTorch from source (environment.yml, env script, checklist)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from envgen.cli._common import JSON_OPTION, MATRIX_DIR_OPTION, note, print_json
+from envgen.errors import BadInput
+
+
+def register(app: typer.Typer) -> None:
+    app.command("build-env", help="Environment, env script and checklist for building PyTorch from source.")(build_env)
+
+
+def build_env(
+    torch: Optional[str] = typer.Option(None, "--torch", help="Source release to build, e.g. 2.0.0."),
+    ref: Optional[str] = typer.Option(None, "--ref", help="A branch instead of a release: main."),
+    cuda: Optional[str] = typer.Option(None, "--cuda", help="CUDA version to build with, e.g. 11.7."),
+    cpu: bool = typer.Option(False, "--cpu", help="A CPU-only build (the default without --cuda)."),
+    platform: Optional[str] = typer.Option(None, "--platform", help="conda subdir: linux-64 or win-64 (default: this machine)."),
+    python: Optional[str] = typer.Option(None, "--python", help="Python of the build env (default: the newest the tree supports)."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", metavar="DIR", help="Write environment.yml, the env script and CHECKLIST.md into DIR."),
+    shell: Optional[str] = typer.Option(None, "--shell", help="bash, powershell or cmd (default: powershell on win-64, else bash)."),
+    arch: Optional[str] = typer.Option(None, "--arch", help="TORCH_CUDA_ARCH_LIST: 8.6, sm_86, 'all' (the release's binary list) or 'auto' (default: this machine's GPUs, else all)."),
+    vs: Optional[str] = typer.Option(None, "--vs", help="The Visual Studio you have (2019, 17.4.3): refused when it cannot build this."),
+    ccache: bool = typer.Option(False, "--ccache", help="Add a compiler cache (ccache, sccache on Windows)."),
+    cuda_home: Optional[str] = typer.Option(None, "--cuda-home", help="Where the CUDA toolkit is installed."),
+    build_type: str = typer.Option("release", "--build-type", help="release or debug (picks the Windows MAGMA archive)."),
+    check: bool = typer.Option(False, "--check", help="Check this machine against the checklist (exit 1 when something is wrong)."),
+    matrix_dir: Optional[str] = MATRIX_DIR_OPTION,
+    json: bool = JSON_OPTION,
+) -> None:
+    from envgen.buildenv import describe, plan
+    from envgen.matrix.build import load_build
+
+    request = _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, cuda_home, build_type)
+    build_plan = plan(load_build(matrix_dir), request)
+    if check:
+        from envgen.models import host_platform
+
+        if build_plan.platform != host_platform():
+            raise BadInput(f"--check checks this machine ({host_platform()}), not {build_plan.platform}",
+                           hint=f"drop --platform, or run --check on a {build_plan.platform} machine")
+        _check(build_plan, json)
+        return
+    if json:
+        print_json(describe(build_plan))
+    if output:
+        _write(build_plan, output, quiet=json)
+    elif not json:
+        from envgen.buildrender import environment_yml
+
+        typer.echo(environment_yml(build_plan), nl=False)
+        note("note: -o DIR also writes the env script and CHECKLIST.md")
+
+
+def _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, cuda_home, build_type):
+    from envgen.buildenv import BuildRequest
+    from envgen.models import Accel, PyVer, check_platform, host_platform, parse_version
+    from envgen.shell import check_shell, default_shell
+
+    if (torch is None) == (ref is None):
+        raise BadInput("give exactly one of --torch VERSION or --ref main", hint="e.g. --torch 2.0.0")
+    if cuda and cpu:
+        raise BadInput("give --cuda X.Y or --cpu, not both", hint="--cpu builds without CUDA")
+    if build_type not in ("release", "debug"):
+        raise BadInput(f"unknown build type {build_type!r}", hint="use release or debug")
+    plat = check_platform(platform or host_platform())
+    gpus: tuple[str, ...] = ()
+    if cuda and arch in (None, "auto") and plat == host_platform():
+        from envgen.probe import probe_gpus
+
+        gpus = tuple(sorted({g.compute_capability for g in probe_gpus().gpus or () if g.compute_capability}))
+    return BuildRequest(torch=parse_version(torch, "torch version") if torch else None, ref=ref,
+                        accel=Accel.parse(cuda) if cuda else Accel("cpu"), platform=plat,
+                        python=PyVer.parse(python) if python else None,
+                        shell=check_shell(shell or default_shell(plat)), arch=arch, gpus=gpus, vs=vs, ccache=ccache,
+                        cuda_home=cuda_home, build_type=build_type)
+
+
+def _write(build_plan, output: str, quiet: bool) -> None:
+    from pathlib import Path
+
+    from envgen.buildrender import files
+    from envgen.fileio import write_atomic
+
+    folder = Path(output)
+    for name, text in files(build_plan).items():
+        write_atomic(folder / name, text)
+        if not quiet:
+            typer.echo(str(folder / name))
+
+
+def _check(build_plan, as_json: bool) -> None:
+    from envgen.buildcheck import report, run_checks
+
+    findings, checked = run_checks(build_plan)
+    data = report(build_plan, findings, checked)
+    if as_json:
+        print_json(data)
+    else:
+        for c in checked:
+            typer.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.id}: {c.found or 'not found'}")
+        for f in findings:
+            typer.echo(f"[{f.severity}] {f.message}")
+            typer.echo(f"    evidence: {f.evidence}")
+            for fix in f.fix:
+                typer.echo(f"    fix: {fix}")
+    if not data["ok"]:
+        raise typer.Exit(1)
