@@ -20,6 +20,7 @@ class InstallCommand:
     route: str
     command: str
     argv: tuple[str, ...]
+    then: tuple[tuple[str, ...], ...]  # further commands (pip companions of a conda install)
     packages: tuple[Pin, ...]
     channels: tuple[str, ...]
     index_url: str | None
@@ -50,14 +51,19 @@ def _pin_json(pin: Pin) -> dict[str, Any]:
         data["channel"] = pin.channel
     if pin.url:
         data["url"] = pin.url
+    if pin.pip:
+        data["installer"] = "pip"
     return data
 
 
 def install_command(stack: Stack) -> InstallCommand:
-    argv = conda_argv(stack) if stack.installer == "conda" else pip_argv(stack)
+    argvs = [conda_argv(stack)] if stack.installer == "conda" else [pip_argv(stack)]
+    if stack.installer == "conda" and stack.pip_pins():
+        argvs.append(["pip", "install"] + [p.pip_spec() for p in stack.pip_pins()])
     return InstallCommand(
         installer=stack.installer, platform=stack.platform, variant=stack.accel.tag, python=str(stack.python),
-        route=stack.route.id, command=display(argv), argv=tuple(argv), packages=stack.all_pins(),
+        route=stack.route.id, command=" && ".join(display(a) for a in argvs), argv=tuple(argvs[0]),
+        then=tuple(tuple(a) for a in argvs[1:]), packages=stack.all_pins(),
         channels=stack.channels, index_url=stack.index_url, extra_index_urls=stack.extra_index_urls,
         find_links=stack.find_links, notes=stack.notes)
 
@@ -66,7 +72,7 @@ def conda_argv(stack: Stack, verb: str = "install") -> list[str]:
     argv = ["conda", verb]
     if verb == "create":
         argv += ["-n", f"torch-{stack.torch}-{stack.accel.tag}", f"python={stack.python}"]
-    argv += [p.conda_spec() for p in stack.all_pins()]
+    argv += [p.conda_spec() for p in stack.conda_pins()]
     for channel in stack.channels:
         argv += ["-c", channel]
     if stack.route.override_channels:

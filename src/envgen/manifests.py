@@ -59,8 +59,10 @@ def _env_body(stack: Stack, name: str | None) -> str:
     if stack.route.override_channels:
         lines.append("  - nodefaults")
     lines += ["dependencies:", f"  - python={stack.python}"]
-    for pin in stack.all_pins():
+    for pin in stack.conda_pins():
         lines.append(f"  - {_yaml_scalar(pin.conda_spec())}" + _why(pin))
+    if stack.pip_pins():
+        lines += ["  - pip", "  - pip:"] + [f"    - {_yaml_scalar(p.pip_spec())}" for p in stack.pip_pins()]
     return "\n".join(lines) + "\n"
 
 

@@ -49,6 +49,7 @@ class Pin:
     build: str | None = None
     channel: str | None = None
     url: str | None = None
+    pip: bool = False  # installed with pip inside a conda environment (torchvision in the peterjc123 era)
 
     @property
     def version(self) -> str:
@@ -92,6 +93,14 @@ class Stack:
 
     def all_pins(self) -> tuple[Pin, ...]:
         return self.packages + self.constraints
+
+    def conda_pins(self) -> tuple[Pin, ...]:
+        """What conda installs (for a pip stack: nothing)."""
+        return tuple(p for p in self.all_pins() if not p.pip) if self.installer == "conda" else ()
+
+    def pip_pins(self) -> tuple[Pin, ...]:
+        """What pip installs: everything of a pip stack, the pip-only companions of a conda stack."""
+        return self.all_pins() if self.installer == "pip" else tuple(p for p in self.all_pins() if p.pip)
 
 
 def resolve(matrix: Matrix, request: Request) -> tuple[Stack, ...]:
@@ -152,8 +161,9 @@ def _choose(matrix: Matrix, request: Request, candidates: list[Build]) -> tuple[
         notes.append(f"no torch version given: chose {newest}, the newest that fits the request")
     pool = [b for b in candidates if b.torch == newest]
     if request.accel is None:
-        accel = max((b.accel for b in pool), key=_accel_rank)
-        pool = [b for b in pool if b.accel == accel]
+        official = [b for b in pool if b.official] or pool  # an unofficial build is never chosen by default
+        accel = max((b.accel for b in official), key=_accel_rank)
+        pool = [b for b in official if b.accel == accel]
         notes.append(f"no variant given: chose {accel.describe()}, the newest this release builds for "
                      f"{request.platform} via {request.installer} (pass --cpu or --cuda X to choose)")
     return pool[0], notes
@@ -182,7 +192,7 @@ def _stack(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> 
     if facts is not None:
         cudnn = facts.cudnn.get(os_name) or facts.cudnn.get("default")
     floor = matrix.driver_floor(build.accel.version, os_name) if build.accel.kind == "cuda" else None
-    notes += list(build.notes) + [f"{c.name}{c.constraint}: {c.why}" for c in constraints if c.why]
+    notes += list(build.notes) + _constraint_notes(constraints, route.installer)
     return Stack(
         request=request, release=release, build=build, route=route, installer=route.installer,
         platform=request.platform, python=python, accel=build.accel, packages=packages, constraints=constraints,
@@ -193,6 +203,15 @@ def _stack(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> 
         cudnn=cudnn, archs=facts.archs if facts else (), driver_floor=floor, notes=tuple(notes))
 
 
+def _constraint_notes(pins: tuple[Pin, ...], installer: str) -> list[str]:
+    """One note per reason, naming every spec it added."""
+    by_why: dict[str, list[str]] = {}
+    for p in pins:
+        if p.why:
+            by_why.setdefault(p.why, []).append(p.conda_spec() if installer == "conda" else p.pip_spec())
+    return [f"{', '.join(specs)}: {why}" for why, specs in by_why.items()]
+
+
 def _newest_python(pythons: tuple[PyVer, ...]) -> PyVer:
     regular = [p for p in pythons if not p.freethreaded] or list(pythons)
     return max(regular, key=lambda p: p.sort_key)
@@ -201,8 +220,9 @@ def _newest_python(pythons: tuple[PyVer, ...]) -> PyVer:
 def template_context(build: Build, release: Release, python: PyVer, platform: str) -> dict[str, str]:
     """Values the matrix's templates may use."""
     accel = build.accel
+    version = build.versions.get("torch", str(release.torch))  # e.g. 0.3.0.post4 in wheel file names
     return {
-        "torch": str(release.torch), "version": str(release.torch), "tag": accel.tag,
+        "torch": str(release.torch), "version": version, "tag": accel.tag,
         "tagnum": accel.tag[2:] if accel.kind == "cuda" else accel.tag,
         "cuda": accel.dotted if accel.kind == "cuda" else "", "rocm": accel.dotted if accel.kind == "rocm" else "",
         "py": f"{python.version.major}{python.version.minor}", "abi": cpython_abi(python, platform),
@@ -239,7 +259,9 @@ def _packages(route: Route, build: Build, release: Release, request: Request,
             continue
         version = versions[role]
         why = "the requested torch" if role == "torch" else f"the {role} release paired with torch {release.torch}"
-        if route.installer == "conda":
+        if route.installer == "conda" and name.startswith("pip:"):
+            pins.append(Pin(name[4:], f"=={version}", role, f"{why}; this era installed it with pip", pip=True))
+        elif route.installer == "conda":
             glob = route.build.get(build.accel.kind) if role == "torch" else None
             pins.append(Pin(name, f"{route.pin}{version}", role, why, build=glob))
         else:
