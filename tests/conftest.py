@@ -12,10 +12,19 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = bool(os.environ.get("ENVGEN_UPDATE_GOLDEN"))
 
 
+@pytest.fixture(scope="session")
+def _matrix_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("matrix-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Every test gets its own envgen cache dir so no test reads another's cache or the user's."""
+def _isolated_cache(tmp_path_factory, monkeypatch, _matrix_cache):
+    """Every test gets its own envgen cache dir so no test reads another's cache or the user's.
+
+    The parsed-matrix cache is keyed by the files' content, so one per session is shared (parsing costs ~1 s).
+    """
     monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path_factory.mktemp("envgen-cache")))
+    monkeypatch.setenv("ENVGEN_MATRIX_CACHE", str(_matrix_cache))
     monkeypatch.delenv("ENVGEN_MATRIX_DIR", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
 

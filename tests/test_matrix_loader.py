@@ -79,6 +79,7 @@ def test_unknown_field_is_reported(mdir):
 def test_cache_follows_the_files(mdir, tmp_path, monkeypatch):
     """A cached matrix is reused only while the files are unchanged."""
     monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("ENVGEN_MATRIX_CACHE")
     first = load_matrix(mdir)
     assert list((tmp_path / "cache" / "matrix").glob("*.pickle"))
     again = load_matrix(mdir)
@@ -91,6 +92,7 @@ def test_cache_follows_the_files(mdir, tmp_path, monkeypatch):
 
 def test_corrupt_cache_is_rebuilt(mdir, tmp_path, monkeypatch):
     monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("ENVGEN_MATRIX_CACHE")
     m = load_matrix(mdir)
     for f in (tmp_path / "cache" / "matrix").glob("*.pickle"):
         f.write_bytes(b"garbage")

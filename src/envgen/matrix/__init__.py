@@ -218,6 +218,8 @@ def _parse(folder: Path, texts: dict[str, bytes], digest: str) -> Matrix:
 def _cache_path(digest: str) -> Path | None:
     if os.environ.get("ENVGEN_NO_CACHE"):
         return None
+    if os.environ.get("ENVGEN_MATRIX_CACHE"):  # keyed by content, so it may be shared (tests share one)
+        return Path(os.environ["ENVGEN_MATRIX_CACHE"]) / f"{digest[:32]}.pickle"
     base = os.environ.get("ENVGEN_CACHE_DIR")
     if not base:
         from platformdirs import user_cache_dir

@@ -1,0 +1,149 @@
+"""`envgen doctor` (name the cause of a broken install) and `envgen detect` (the build for this machine)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional
+
+import typer
+
+from envgen.cli import _common as common
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor", help="Diagnose a PyTorch install: probe this machine, or read pasted reports "
+                               "(collect_env, conda list, pip list/freeze, nvidia-smi, a facts file). "
+                               "Exit 1 when something is wrong.")(doctor)
+    app.command("detect", help="The best torch variant for this machine per installer, with the reasons.")(detect)
+
+
+def doctor(
+    from_: Optional[list[str]] = typer.Option(None, "--from", metavar="FILE",
+                                              help="a pasted report or facts file instead of probing "
+                                                   "(repeatable; - reads stdin)"),
+    error: Optional[str] = typer.Option(None, "--error", metavar="TEXT", help="the error message you saw"),
+    python: Optional[str] = typer.Option(None, "--python", metavar="PATH",
+                                         help="examine this interpreter (default: the one running envgen)"),
+    json_out: bool = common.JSON_OPTION,
+    matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
+) -> None:
+    from envgen.facts import merge, to_json
+    from envgen.rules import diagnose
+
+    matrix = common.load(matrix_dir)
+    facts = _reports(from_) if from_ else _probe(python, matrix.directory)
+    if error:
+        seen = "\n".join(t for t in (facts.error, error) if t)
+        facts = merge(type(facts)(error=seen), facts)
+    findings = diagnose(matrix, facts)
+    if json_out:
+        common.print_json({"findings": [f.to_json() for f in findings], "facts": to_json(facts)})
+    else:
+        _print_findings(findings, facts)
+    raise typer.Exit(1 if findings else 0)
+
+
+def _reports(paths: list[str]):
+    from envgen.facts import merge
+    from envgen.reports import parse_report, read_report
+
+    parts = [parse_report(sys.stdin.read(), "<stdin>") if p == "-" else read_report(p) for p in paths]
+    return merge(*parts)
+
+
+def _probe(python: str | None, matrix_dir: str):
+    from envgen.probe import probe
+
+    if python is not None:
+        import shutil
+
+        found = shutil.which(python)
+        if found is None:
+            from envgen.errors import BadInput
+
+            raise BadInput(f"no interpreter at {python!r}", hint="give --python the path of a python executable")
+        python = found
+    return probe(python=python, matrix_dir=matrix_dir)
+
+
+def _print_findings(findings: list[Any], facts: Any) -> None:
+    if not findings:
+        typer.echo("no problems found")
+    for i, f in enumerate(findings, 1):
+        typer.echo(f"{i}. [{f.severity}] {f.cause}: {f.message}")
+        if f.evidence:
+            typer.echo("   evidence: " + "; ".join(f"{k}={_short(v)}" for k, v in f.evidence.items()))
+        for cmd in f.fix:
+            typer.echo(f"   fix: {cmd}")
+    for key, why in sorted(facts.unknown.items()):
+        common.note(f"unknown {key}: {why}")
+
+
+def _short(value: Any) -> str:
+    text = str(value) if not isinstance(value, (list, dict)) else __import__("json").dumps(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def detect(
+    torch: Optional[str] = typer.Option(None, "--torch", metavar="V",
+                                        help="torch version (default: the newest that fits)"),
+    platform: Optional[str] = typer.Option(None, "--platform", metavar="SUBDIR",
+                                           help="conda subdir (default: this machine)"),
+    json_out: bool = common.JSON_OPTION,
+    matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
+) -> None:
+    from envgen.detect import choose
+    from envgen.facts import to_json
+    from envgen.models import check_platform, parse_version
+    from envgen.probe import probe
+
+    matrix = common.load(matrix_dir)
+    torch_v = parse_version(torch, "torch version") if torch else None
+    if torch_v is not None and matrix.release(torch_v) is None:
+        from envgen.errors import BadInput
+
+        raise BadInput(f"the matrix has no torch {torch}", hint="see `envgen matrix` for the known releases")
+    facts = probe(include_torch=False, matrix_dir=matrix.directory)
+    plat = check_platform(platform) if platform else facts.platform
+    variants = []
+    for installer in ("conda", "pip"):
+        if not matrix.builds(torch=torch_v, platform=plat, installer=installer):
+            continue
+        choice = choose(matrix, facts, torch=torch_v, platform=plat, installer=installer)
+        variants.append(_variant(matrix, facts, choice, plat))
+    if not variants:
+        from envgen.errors import Refusal
+
+        raise Refusal(f"the matrix has no {'torch ' + torch if torch else 'torch'} build for {plat}",
+                      hint="try another --torch or --platform")
+    machine = {k: v for k, v in to_json(facts).items() if k in ("platform", "os", "driver_version", "driver_cuda",
+                                                                 "gpus", "unknown")}
+    machine["overrides"] = {k: v for k, v in (facts.env or {}).items() if k in ("ENVGEN_CUDA", "CONDA_OVERRIDE_CUDA")}
+    if json_out:
+        common.print_json({"machine": machine, "platform": plat, "variants": variants})
+        return
+    _print_detect(machine, plat, variants)
+
+
+def _variant(matrix: Any, facts: Any, choice: Any, platform: str) -> dict[str, Any]:
+    from envgen.fixes import install
+
+    target = type(facts)(platform=platform, os=None)
+    command = install(matrix, target, torch=choice.torch, accel=choice.accel, installer=choice.installer)
+    return {"installer": choice.installer, "torch": str(choice.torch) if choice.torch else None,
+            "variant": choice.accel.tag, "reasons": list(choice.reasons), "command": command[0] if command else None}
+
+
+def _print_detect(machine: dict[str, Any], platform: str, variants: list[dict[str, Any]]) -> None:
+    gpus = ", ".join(g["name"] + (f" (compute capability {g['compute_capability']})"
+                                  if g.get("compute_capability") else "") for g in machine.get("gpus") or [])
+    driver = machine.get("driver_version")
+    common.note(f"# {platform}; " + (f"NVIDIA driver {driver}" + (f" (CUDA {machine['driver_cuda']})"
+                                                                     if machine.get("driver_cuda") else "")
+                                      if driver else "no NVIDIA driver") + (f"; {gpus}" if gpus else ""))
+    for v in variants:
+        typer.echo(f"{v['installer']}: torch {v['torch']} {v['variant']}")
+        for reason in v["reasons"]:
+            typer.echo(f"  - {reason}")
+        if v["command"]:
+            typer.echo(f"  {v['command']}")
