@@ -88,6 +88,10 @@ def unsafe_reason(shell: str, value: str) -> str | None:
         return "it is empty"
     if m := _CONTROL.search(value):
         return f"it contains the control character {m.group()!r}"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "it is not valid Unicode text (a lone surrogate)"
     if shell == "bash":
         return None
     if not value.isascii():
@@ -157,7 +161,7 @@ def comment(shell: str, text: str) -> list[str]:
     check_shell(shell)
     token = "rem" if shell == "cmd" else "#"
     out = []
-    for raw in str(text).splitlines() or [""]:
+    for raw in _utf8(str(text)).splitlines() or [""]:
         line = _CONTROL.sub("", raw).rstrip()
         if shell != "bash":
             line = line.encode("ascii", "replace").decode("ascii")
@@ -170,10 +174,15 @@ def comment(shell: str, text: str) -> list[str]:
 _CMD_ECHO_ESCAPE = set("&|<>^()")
 
 
+def _utf8(text: str) -> str:
+    """`text` with anything UTF-8 cannot encode (lone surrogates) replaced by '?'."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def echo(shell: str, text: str) -> str:
     """A line printing `text` literally (one line; control characters are dropped)."""
     check_shell(shell)
-    text = _CONTROL.sub("", str(text))
+    text = _CONTROL.sub("", _utf8(str(text)))
     if shell == "bash":
         return "printf '%s\\n' " + ("'" + text.replace("'", "'\\''") + "'")
     text = text.encode("ascii", "replace").decode("ascii")

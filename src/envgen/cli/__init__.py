@@ -54,7 +54,9 @@ _register_all()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the single error boundary. Library errors become `error:`/`hint:` and an exit code."""
     try:
-        app(args=argv, prog_name="envgen", standalone_mode=False)
+        code = app(args=argv, prog_name="envgen", standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(N) is returned, not raised, without standalone mode
+            sys.exit(code)
     except EnvgenError as exc:
         from envgen.cli._common import report_error
 

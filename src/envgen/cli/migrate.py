@@ -1,0 +1,181 @@
+"""`envgen migrate`: the ordered steps from the environment people have to the one they want, as a script."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from envgen.cli import _common as common
+
+
+def register(app: typer.Typer) -> None:
+    app.command("migrate", help="Write the steps (backup, remove, reset, install, verify) that move an existing "
+                                "environment to a target, as a bash, PowerShell or cmd script. Never runs them. "
+                                "Exit 0: already on target; 1: steps pending.")(migrate)
+
+
+def migrate(
+    from_: Optional[List[Path]] = typer.Option(None, "--from", help="a listing of the current env: conda list "
+                                               "[--json|--explicit], conda env export, pip freeze, pip list "
+                                               "--format=json; repeat to mix conda and pip", metavar="FILE"),
+    current: bool = typer.Option(False, "--current", help="inspect the running interpreter's environment"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="force the input format: conda-list, conda-json, "
+                                      "conda-explicit, conda-env, pip-freeze, pip-json"),
+    torch: Optional[str] = typer.Option(None, "--torch", help="target torch version (default: newest that fits)"),
+    cuda: Optional[str] = typer.Option(None, "--cuda", help="target CUDA version: 11.8 or cu118"),
+    rocm: Optional[str] = typer.Option(None, "--rocm", help="target ROCm version"),
+    cpu: bool = typer.Option(False, "--cpu", help="target the CPU build"),
+    python: Optional[str] = typer.Option(None, "--python", help="target Python (default: the env's own)"),
+    platform: Optional[str] = typer.Option(None, "--platform", help="conda subdir (default: from the input)"),
+    installer: Optional[str] = typer.Option(None, "--installer", help="conda or pip (default: the env's)"),
+    channel: Optional[str] = typer.Option(None, "--channel", help="pytorch, conda-forge, pytorch-index, pypi"),
+    to: Optional[Path] = typer.Option(None, "--to", help="target from environment.yml or a lockfile "
+                                      "(conda-lock.yml, explicit, requirements with hashes, pylock.toml)"),
+    shell_name: Optional[str] = typer.Option(None, "--shell", help="bash, powershell or cmd (default: from the "
+                                             "input's platform)"),
+    name: Optional[str] = typer.Option(None, "--name", "-n", help="conda env to activate and change"),
+    prefix: Optional[str] = typer.Option(None, "--prefix", "-p", help="conda env prefix to activate and change"),
+    out: Optional[str] = typer.Option(None, "-o", "--output", help="write the script to FILE ('-': stdout)"),
+    json_out: bool = common.JSON_OPTION,
+    matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
+) -> None:
+    from envgen import plan as planner
+    from envgen import scripts, shell
+    from envgen.errors import BadInput
+    from envgen.migrate_data import load_migrate_data
+
+    data = load_migrate_data(matrix_dir)
+    snap = _snapshot(from_ or [], current, fmt, data)
+    plat = _platform(platform, snap)
+    if to is not None and any(x for x in (torch, cuda, rocm, cpu, installer, channel, python)):
+        raise BadInput("--to gives the whole target; it cannot be combined with --torch/--cuda/--cpu/--installer/"
+                       "--channel/--python", hint="drop either --to or the selection flags")
+    target = _target(to, data, plat, snap, matrix_dir, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, python=python,
+                     installer=installer, channel=channel)
+    env = _env(name, prefix, snap)
+    sh = shell.check_shell(shell_name) if shell_name else shell.default_shell(plat)
+    result = planner.plan(snap, target, data, env)
+    regen = _regenerate(from_ or [], current, fmt, to, torch, cuda, rocm, cpu, python, plat, installer, channel,
+                        sh, name, prefix, out)
+    text = scripts.render(result, sh, regenerate=regen, input_hash=snap.digest)  # refuses unsafe values
+    _present(result, text, sh, out, json_out, snap)
+    if result.pending:
+        raise typer.Exit(1)
+
+
+def _snapshot(froms: list[Path], current: bool, fmt: Optional[str], data):
+    from envgen import snapshot
+    from envgen.errors import BadInput
+
+    if current and froms:
+        raise BadInput("give --from FILE or --current, not both", hint="--current reads the running interpreter's env")
+    if current:
+        from envgen.listings import current as read_current
+
+        return read_current(data)
+    if not froms:
+        raise BadInput("no current environment given",
+                       hint="pass --from FILE (output of `conda list`, `pip freeze`, ...; repeatable) or --current")
+    return snapshot.read(froms, data, fmt)
+
+
+def _platform(given: Optional[str], snap) -> str:
+    from envgen.models import check_platform, host_platform
+
+    return check_platform(given) if given else (snap.platform or host_platform())
+
+
+def _target(to, data, plat, snap, matrix_dir, **flags):
+    from envgen import targets
+    from envgen.resolve import ROLES, resolve_one
+    from envgen.selection import build_requests
+
+    if to is not None:
+        return targets.from_file(to, data, plat)
+    matrix = common.load(matrix_dir)
+    roles = [r for r in ROLES[1:] if any(data.role_of(p.name, p.installer) == r for p in snap.packages)]
+    installer = flags["installer"]
+    if installer is None and flags["channel"] is None:
+        torch_pkg = next((p for p in snap.packages if data.role_of(p.name, p.installer) == "torch"), None)
+        installer = torch_pkg.installer if torch_pkg else ("conda" if snap.of("conda") else "pip")
+    python = flags["python"] or targets.snapshot_python(snap)
+    (request,) = build_requests(matrix, torch=flags["torch"], cuda=flags["cuda"], rocm=flags["rocm"], cpu=flags["cpu"],
+                                python=python, platforms=[plat], installer=installer, channel=flags["channel"],
+                                with_=",".join(roles))
+    return targets.from_stack(resolve_one(matrix, request))
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def _env(name: Optional[str], prefix: Optional[str], snap):
+    from envgen.errors import BadInput
+    from envgen.plan import EnvRef
+
+    if name and prefix:
+        raise BadInput("give --name or --prefix, not both", hint="--name picks an env by name, --prefix by path")
+    if name is not None and not _ENV_NAME.match(name):
+        raise BadInput(f"invalid conda env name {name!r}", hint="env names use letters, digits, _ . -")
+    if name or prefix:
+        return EnvRef(name, prefix)
+    return EnvRef(snap.name, None) if snap.name else EnvRef(None, snap.prefix)
+
+
+def _regenerate(froms, current, fmt, to, torch, cuda, rocm, cpu, python, plat, installer, channel, sh, name, prefix,
+                out) -> str:
+    words = ["envgen", "migrate"]
+    words += ["--current"] if current else [w for f in froms for w in ("--from", str(f))]
+    pairs = [("--format", fmt), ("--to", to), ("--torch", torch), ("--cuda", cuda), ("--rocm", rocm),
+             ("--python", python), ("--platform", plat), ("--installer", installer), ("--channel", channel),
+             ("--shell", sh), ("--name", name), ("--prefix", prefix), ("-o", out)]
+    if cpu:
+        words.append("--cpu")
+    words += [w for flag, value in pairs if value is not None for w in (flag, str(value))]
+    return " ".join(words)
+
+
+def _present(result, text: str, sh: str, out: Optional[str], json_out: bool, snap) -> None:
+    import sys
+
+    from envgen.fileio import write_atomic
+
+    if out and out != "-":
+        write_atomic(Path(out), text)
+        common.note(f"wrote {out} ({sh}); envgen does not run it: read it, then run it yourself")
+    if json_out:
+        common.print_json({
+            "pending": result.pending, "platform": result.platform, "shell": sh,
+            "env": {"name": result.env.name, "prefix": result.env.prefix},
+            "inputs": list(snap.formats), "current": [p.to_json() for p in result.current_torch],
+            "target": {"description": result.target.description, "installer": result.target.installer,
+                       "torch": str(result.target.torch) if result.target.torch else None,
+                       "variant": result.target.accel.tag if result.target.accel else None,
+                       "command": list(result.target.install)},
+            "steps": [s.to_json() for s in result.steps], "script": out if out and out != "-" else None})
+        return
+    if out == "-":
+        sys.stdout.write(text)
+        return
+    _table(result)
+
+
+def _table(result) -> None:
+    import shlex
+
+    from rich.table import Table
+
+    con = common.console()
+    if not result.steps:
+        con.print(f"already on the target: {result.target.description}; nothing to do")
+        return
+    table = Table(title=f"migrate to {result.target.description}", show_lines=False)
+    for col in ("#", "step", "packages", "command", "why"):
+        table.add_column(col, overflow="fold")
+    for i, step in enumerate(result.steps, 1):
+        cmd = shlex.join(step.argv) + (f" > {step.stdout}" if step.stdout else "")
+        table.add_row(str(i), step.kind, " ".join(step.packages), cmd, step.reason)
+    con.print(table)
+    common.note("pass -o FILE to write the script (or -o - to print it); envgen never runs it")
