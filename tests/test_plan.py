@@ -193,3 +193,19 @@ def test_verify_step_per_variant():
 def test_plan_is_pure_and_stable(mdata):
     current = snap(pip("torch", "2.5.1+cpu"))
     assert planner.plan(current, pip_target(), mdata) == planner.plan(current, pip_target(), mdata)
+
+
+@pytest.mark.parametrize("target_family,channels,removed", [
+    ("conda-forge", ("conda-forge",), True),   # leaving the pytorch/nvidia channels: nvidia's CUDA packages go
+    ("pytorch", ("pytorch", "nvidia"), False),  # staying on pytorch-cuda: the nvidia channel is still used
+], ids=["to-conda-forge", "stay-pytorch-cuda"])
+def test_nvidia_channel_leftovers(mdata, target_family, channels, removed):
+    s = snap(conda("pytorch", "2.5.1", "pytorch", "py3.12_cuda12.4_cudnn9.1.0_0"),
+             conda("pytorch-cuda", "12.4", "pytorch"), conda("cuda-cudart", "12.4.127", "nvidia"),
+             conda("libcublas", "12.4.5.8", "nvidia"), conda("numpy", "1.26.4", "defaults"))
+    t = conda_target("2.6.0" if target_family == "conda-forge" else "2.5.1", "cu126" if removed else "cu124",
+                     family=target_family, channels=channels)
+    result = planner.plan(s, t, mdata)
+    gone = {n for step in result.steps if step.kind == "remove" for n in step.packages}
+    assert ({"cuda-cudart", "libcublas"} <= gone) is removed
+    assert "numpy" not in gone

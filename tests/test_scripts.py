@@ -37,7 +37,7 @@ SCENARIOS = [
                                                                   "--platform", "linux-64"]),
 ]
 EXPECTED_KINDS = {
-    "peterjc123-to-official": ["backup", "backup", "remove", "remove", "remove", "reset", "install", "verify"],
+    "peterjc123-to-official": ["backup", "backup", "remove", "remove", "remove", "reset", "install", "install", "verify"],
     "cudatoolkit113-to-pytorch-cuda118": ["backup", "backup", "remove", "remove", "install", "verify"],
     "pytorch251-to-conda-forge": ["backup", "backup", "remove", "remove", "reset", "install", "verify"],
     "pytorch251-to-pip-cu124": ["backup", "backup", "remove", "remove", "install", "verify"],

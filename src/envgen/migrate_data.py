@@ -30,6 +30,7 @@ class Legacy:
     keep_for_families: tuple[str, ...]  # never removed for targets of these families
     why: str
     sources: tuple[str, ...]
+    channels: tuple[str, ...] = ()  # every package from these channels, when the target does not use the channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +96,16 @@ class MigrateData:
         """A wheel that comes with a pip torch (CUDA libraries, triton)."""
         return any(p.match(name) for p in self.pip_patterns)
 
-    def legacy_rule(self, name: str) -> Legacy | None:
-        return next((rule for rule in self.legacy if name in rule.names), None)
+    def legacy_rule(self, name: str, channel: str | None = None) -> Legacy | None:
+        return next((rule for rule in self.legacy if name in rule.names or (channel and channel in rule.channels)),
+                    None)
+
+
+def _legacy_names(row: dict[str, Any], i: int, need: Any) -> tuple[str, ...]:
+    """A legacy row names packages, or (with `channels:`) covers every package of those channels."""
+    if row.get("channels"):
+        return tuple(row.get("names") or ())
+    return tuple(need(row, "names", f"legacy[{i}]") or ())
 
 
 def load_migrate_data(directory: str | os.PathLike[str] | None = None) -> MigrateData:
@@ -162,9 +171,10 @@ def _build(doc: dict[str, Any], known: set[str], problems: list[str]) -> Migrate
     torch_names = {side: {role: tuple(v) for role, v in (names_doc.get(side) or {}).items()} for side in ("conda", "pip")}
     pip_doc = doc.get("pip_companions") or {}
     legacy = tuple(
-        Legacy(tuple(need(row, "names", f"legacy[{i}]") or ()), tuple(row.get("unless_target") or ()),
+        Legacy(_legacy_names(row, i, need), tuple(row.get("unless_target") or ()),
                tuple(row.get("keep_for_families") or ()),
-               str(need(row, "why", f"legacy[{i}]") or ""), srcs(row, f"legacy[{i}]"))
+               str(need(row, "why", f"legacy[{i}]") or ""), srcs(row, f"legacy[{i}]"),
+               channels=tuple(row.get("channels") or ()))
         for i, row in enumerate(doc.get("legacy") or []))
     resets = tuple(_reset(row, i, need, srcs, problems, place) for i, row in enumerate(doc.get("resets") or []))
     mkl_doc = doc.get("mkl") or {}

@@ -52,6 +52,7 @@ class Target:
     channels: tuple[str, ...] = ()
     override_channels: bool = False
     notes: tuple[str, ...] = ()
+    pip_install: tuple[str, ...] = ()  # a conda target's pip companions (torchvision in the peterjc123 era)
 
     def names(self) -> set[str]:
         return {s.name for s in self.specs}
@@ -115,6 +116,10 @@ def plan(snapshot: Snapshot, target: Target, data: MigrateData, env: EnvRef = En
         return Plan((), target, env, target.platform, torch_now)
     steps = _backups(snapshot, target, env, backup_stem) + removals + resets
     steps.append(_install(snapshot, target, env))
+    if target.pip_install:
+        specs = tuple(a for a in target.pip_install[2:] if not a.startswith("-"))
+        steps.append(Step("install", specs, ("python", "-m", *target.pip_install),
+                          "this era installed these companions with pip inside the conda environment"))
     steps.append(verify_step(target))
     return Plan(tuple(steps), target, env, target.platform, torch_now)
 
@@ -228,9 +233,11 @@ def _conda_removals(snapshot: Snapshot, target: Target, data: MigrateData, env: 
         steps.append(Step("remove", names, ("conda", "remove", "--yes", *env.conda_args(), *names), why))
     legacy, reasons = [], []
     for pkg in snapshot.of("conda"):
-        rule = data.legacy_rule(pkg.name)
+        rule = data.legacy_rule(pkg.name, pkg.channel)
         if rule is None or pkg.name in [n for s in steps for n in s.packages]:
             continue
+        if pkg.name not in rule.names and target.installer == "conda" and pkg.channel in target.channels:
+            continue  # a channel-wide rule: the target keeps using that channel
         if pkg.name in target.names() and (not target.channels or pkg.channel in target.channels):
             continue  # the target keeps it (from the same channel)
         if target.installer == "conda" and target.family in rule.keep_for_families:

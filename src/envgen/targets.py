@@ -24,18 +24,21 @@ _SPEC = re.compile(r"^(?:(?P<ch>[^:\s]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<rest
 
 
 def from_stack(stack: Stack) -> Target:
-    from envgen.commands import conda_argv, pip_argv
+    from envgen.commands import conda_argv, install_command, pip_argv
 
     specs = []
     for pin in stack.all_pins():
         exact = pin.constraint.startswith("=") and pin.role in ROLES
-        specs.append(Spec(pin.name, pin.conda_spec() if stack.installer == "conda" else pin.pip_spec(), pin.role,
+        conda = stack.installer == "conda" and not pin.pip
+        specs.append(Spec(pin.name, pin.conda_spec() if conda else pin.pip_spec(), pin.role,
                           version=pin.version if exact else "", constraint=pin.constraint if pin.role == "pin" else "",
                           channel=pin.channel, why=pin.why))
     argv = conda_argv(stack) if stack.installer == "conda" else pip_argv(stack)
     desc = f"torch {stack.torch} ({stack.accel.describe()}, {stack.installer} via {stack.route.id}, {stack.platform})"
+    then = install_command(stack).then
     return Target(stack.installer, stack.platform, stack.torch, stack.accel, stack.route.family, tuple(specs),
-                  tuple(argv), desc, str(stack.python), stack.channels, stack.route.override_channels, stack.notes)
+                  tuple(argv), desc, str(stack.python), stack.channels, stack.route.override_channels, stack.notes,
+                  pip_install=then[0] if then else ())
 
 
 def from_file(path: str | Path, data: MigrateData, platform: str) -> Target:

@@ -10,32 +10,35 @@ $PSNativeCommandUseErrorActionPreference = $true
 (& conda 'shell.powershell' 'hook') | Out-String | Invoke-Expression
 conda activate torch03; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 
-# step 1/8 (backup): save the conda packages as an explicit spec before anything changes
+# step 1/9 (backup): save the conda packages as an explicit spec before anything changes
 # restore with: conda create --yes --name torch03 --file envgen-backup-3ee02f93-conda-explicit.txt
 conda list --name torch03 --explicit --md5 | Out-File -Encoding ascii -FilePath envgen-backup-3ee02f93-conda-explicit.txt; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 Write-Output 'envgen: saved envgen-backup-3ee02f93-conda-explicit.txt'
 
-# step 2/8 (backup): save the pip-installed packages before anything changes
+# step 2/9 (backup): save the pip-installed packages before anything changes
 # restore with: python -m pip install --no-deps -r envgen-backup-3ee02f93-pip-freeze.txt
 python -m pip freeze --all | Out-File -Encoding ascii -FilePath envgen-backup-3ee02f93-pip-freeze.txt; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 Write-Output 'envgen: saved envgen-backup-3ee02f93-pip-freeze.txt'
 
-# step 3/8 (remove): pip-installed torchvision 0.2.0 (pip) would shadow the conda packages of the target
+# step 3/9 (remove): pip-installed torchvision 0.2.0 (pip) would shadow the conda packages of the target
 python -m pip uninstall --yes torchvision; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 
-# step 4/8 (remove): the installed pytorch 0.3.1 (peterjc123) must go before the target (torch 0.4.0 (CUDA 9.0, conda via conda-pytorch-feature, win-64)) installs
+# step 4/9 (remove): the installed pytorch 0.3.1 (peterjc123) must go before the target (torch 0.4.0 (CUDA 9.0, conda via conda-pytorch-feature, win-64)) installs
 conda remove --yes --name torch03 pytorch; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 
-# step 5/8 (remove): cuda90 is a CUDA feature metapackage of the peterjc123/pytorch channels (0.3-1.0 era); it pins old CUDA builds and blocks the target's variant selection (installed from peterjc123; the target installs it from pytorch)
+# step 5/9 (remove): cuda90 is a CUDA feature metapackage of the peterjc123/pytorch channels (0.3-1.0 era); it pins old CUDA builds and blocks the target's variant selection (installed from peterjc123; the target installs it from pytorch)
 conda remove --yes --name torch03 cuda90; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 
-# step 6/8 (reset): vc 14 (peterjc123), vs2017_runtime 15.4.27004.2010 (peterjc123): the peterjc123 channel shipped its own vc/vs2017_runtime; official builds from 0.4.0 expect vc=14 from defaults
+# step 6/9 (reset): vc 14 (peterjc123), vs2017_runtime 15.4.27004.2010 (peterjc123): the peterjc123 channel shipped its own vc/vs2017_runtime; official builds from 0.4.0 expect vc=14 from defaults
 conda install --yes --name torch03 'defaults::vc=14' --override-channels -c defaults; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 
-# step 7/8 (install): install torch 0.4.0 (CUDA 9.0, conda via conda-pytorch-feature, win-64) from channels pytorch
+# step 7/9 (install): install torch 0.4.0 (CUDA 9.0, conda via conda-pytorch-feature, win-64) from channels pytorch
 conda install --yes --name torch03 'pytorch=0.4.0' cuda90 'peterjc123::vs2017_runtime' 'defaults::vc=14' 'defaults::mkl' 'defaults::mkl_fft' 'defaults::mkl-service' 'defaults::intel-openmp' -c pytorch; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 
-# step 8/8 (verify): check that torch 0.4.0 (CUDA 9.0) imports; prints version, CUDA build and whether CUDA is available
+# step 8/9 (install): this era installed these companions with pip inside the conda environment
+python -m pip install 'torchvision==0.2.1'; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+
+# step 9/9 (verify): check that torch 0.4.0 (CUDA 9.0) imports; prints version, CUDA build and whether CUDA is available
 # prints: version, CUDA build (None for CPU), CUDA available; fails unless version and CUDA build are the target's
 python -c 'import sys, torch; v = torch.__version__.split(chr(43))[0]; c = str(torch.version.cuda); print(torch.__version__, c, torch.cuda.is_available()); sys.exit(0 if v == sys.argv[1] and sys.argv[2] in (c, chr(45)) else sys.argv[1:])' '0.4.0' '9.0'; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 

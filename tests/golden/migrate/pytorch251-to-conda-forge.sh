@@ -20,8 +20,8 @@ printf '%s\n' 'envgen: saved envgen-backup-b66ff8d7-pip-freeze.txt'
 # step 3/7 (remove): the installed pytorch 2.5.1 (pytorch), torchaudio 2.5.1 (pytorch), torchvision 0.20.1 (pytorch) must go before the target (torch 2.6.0 (CUDA 12.6, conda via conda-forge, linux-64)) installs
 conda remove --yes pytorch torchaudio torchvision
 
-# step 4/7 (remove): pytorch-cuda selects CUDA for pytorch-channel builds from the nvidia channel; the target selects CUDA another way; pytorch-mutex records the CPU/CUDA choice of the pytorch channel and would hold the old variant
-conda remove --yes pytorch-cuda pytorch-mutex
+# step 4/7 (remove): cuda-version came from the nvidia channel with pytorch-cuda; the target does not use that channel, and its CUDA packages beside the target's pin the old CUDA and mix two CUDA distributions (installed from nvidia; the target installs it from conda-forge); pytorch-cuda selects CUDA for pytorch-channel builds from the nvidia channel; the target selects CUDA another way; pytorch-mutex records the CPU/CUDA choice of the pytorch channel and would hold the old variant
+conda remove --yes cuda-version pytorch-cuda pytorch-mutex
 
 # step 5/7 (reset): MKL from defaults beside a conda-forge build mixes binaries built against different MKL/OpenMP runtimes
 conda install --yes conda-forge::mkl --override-channels -c conda-forge
