@@ -80,11 +80,14 @@ def plan(bm: BuildMatrix, req: BuildRequest) -> BuildPlan:
     if layout is None:
         raise Refusal(f"build-env has no build facts for platform {req.platform}",
                       alternatives=tuple(f"--platform {p}" for p in bm.layouts))
-    python = _python(era, req)
+    if why := era.refuse.get(req.platform):
+        raise Refusal(f"torch {req.torch or req.ref} has no source build recipe for {req.platform}: {why}",
+                      alternatives=tuple(f"--platform {p}" for p in bm.layouts if p not in era.refuse))
+    python = _python(bm, era, req)
     cuda = _cuda(bm, era, req)
     host = bm.host(cuda) if cuda else None
     if req.vs is not None:
-        check_vs(bm, era, req.platform, cuda, host, req.vs)
+        check_vs(bm, era, req.platform, cuda, host, req.vs, _probe(req))
     label = str(req.torch) if req.torch else (req.ref or "")
     notes = list(era.notes) + (list(host.notes) if host else [])
     conda = [f"python={python}", *era.conda]
@@ -106,22 +109,34 @@ def plan(bm: BuildMatrix, req: BuildRequest) -> BuildPlan:
 
 def _era(bm: BuildMatrix, req: BuildRequest) -> SourceEra:
     era = bm.era_for(req.torch, req.ref)
-    if era is None:
-        known = [e.label for e in bm.releases]
+    if era is None or (req.torch is not None and not bm.known(req.torch)):
         what = f"torch {req.torch}" if req.torch else f"--ref {req.ref}"
-        raise BadInput(f"build-env has no build facts for {what}",
-                       hint="known: " + "; ".join(known) + " (matrices/build.yaml)")
+        raise BadInput(f"build-env has no build facts for {what}", hint=_known_hint(bm, req.torch))
     return era
 
 
-def _python(era: SourceEra, req: BuildRequest) -> PyVer:
-    pys = era.pythons(req.platform)
+def _known_hint(bm: BuildMatrix, torch: Version | None) -> str:
+    """The releases of the same minor when there are some, else the eras and refs."""
+    if torch is not None:
+        near = sorted(v for v in bm.binaries if (v.major, v.minor) == (torch.major, torch.minor))
+        if near:
+            return "releases of that minor: " + ", ".join(str(v) for v in near)
+    return "known eras: " + "; ".join(e.era for e in bm.releases) + " (matrices/build.yaml, matrices/torch.yaml)"
+
+
+def _probe(req: BuildRequest) -> Version:
+    """The release that decides ranges keyed by torch version (a ref counts as newer than any release)."""
+    return req.torch if req.torch is not None else Version("9999")
+
+
+def _python(bm: BuildMatrix, era: SourceEra, req: BuildRequest) -> PyVer:
+    pys = tuple(sorted(bm.pythons(era, req.torch, req.platform), key=lambda p: p.sort_key))
     if not pys:
-        raise Refusal(f"the torch {era.era} source tree has no Python range for {req.platform}")
+        raise Refusal(f"the torch {_name(era, req.torch)} source tree has no Python range for {req.platform}")
     if req.python is None:
-        return pys[-1]
+        return [p for p in pys if not p.freethreaded][-1] if any(not p.freethreaded for p in pys) else pys[-1]
     if req.python not in pys:
-        raise Refusal(f"the torch {era.era} source tree does not build for Python {req.python} on {req.platform}",
+        raise Refusal(f"the torch {_name(era, req.torch)} source tree does not build for Python {req.python} on {req.platform}",
                       alternatives=tuple(f"--python {p}" for p in reversed(pys)))
     return req.python
 
@@ -132,10 +147,10 @@ def _cuda(bm: BuildMatrix, era: SourceEra, req: BuildRequest) -> Version | None:
     if req.accel.kind != "cuda" or req.accel.version is None:
         raise BadInput(f"build-env builds CPU or CUDA variants, not {req.accel.describe()}",
                        hint="use --cpu or --cuda X.Y")
-    cudas = era.cudas(req.platform)
+    cudas = bm.cudas(era, req.torch, req.platform)
     if req.accel.version not in cudas:
         alts = tuple(f"--cuda {c}" for c in reversed(cudas)) + ("--cpu",)
-        raise Refusal(f"the torch {era.era} source tree never supported CUDA {req.accel.version} on {req.platform} "
+        raise Refusal(f"the torch {_name(era, req.torch)} source tree never supported CUDA {req.accel.version} on {req.platform} "
                       f"(it built and tested with CUDA {', '.join(str(c) for c in cudas) or 'none'})",
                       alternatives=alts)
     return req.accel.version
@@ -153,24 +168,29 @@ def parse_vs(text: str) -> tuple[int | None, Version | None]:
 
 
 def check_vs(bm: BuildMatrix, era: SourceEra, platform: str, cuda: Version | None, host: HostCompiler | None,
-             text: str) -> None:
+             text: str, torch: Version) -> None:
     """Raise a Refusal when the given Visual Studio cannot build this era (and CUDA) on Windows."""
     if os_of(platform) != "windows":
         raise BadInput("--vs applies to Windows builds", hint="add --platform win-64 or drop --vs")
     year, product = parse_vs(text)
     vs = bm.vs(year) if year else bm.vs_for_product(product)  # type: ignore[arg-type]
     allowed = accepted_years(era, cuda)
-    ok_names = "; ".join(vs_requirement(bm, era, cuda, host).split("; "))
+    ok_names = vs_requirement(bm, era, cuda, host, torch)
     if vs is None or vs.year not in allowed:
-        raise Refusal(f"Visual Studio {text} cannot build torch {era.era}{_with(cuda)}", hint=f"use {ok_names}")
+        raise Refusal(f"Visual Studio {text} cannot build torch {_name(era, torch)}{_with(cuda)}", hint=f"use {ok_names}")
     if product is not None and host is not None:
         cl = vs.cl_for(product)
         if cl is not None and cl not in host.msvc:
             raise Refusal(f"CUDA {cuda} does not accept Visual Studio {product} (cl {cl}) as host compiler",
                           hint=f"use {ok_names}")
-    for d in defects(bm, era):
+    for d in defects(bm, torch):
         if product is not None and product in d.vs:
-            raise Refusal(f"Visual Studio {product} cannot build torch {era.era}: {d.why}", hint=f"use {ok_names}")
+            raise Refusal(f"Visual Studio {product} cannot build torch {_name(era, torch)}: {d.why}", hint=f"use {ok_names}")
+
+
+def _name(era: SourceEra, torch: Version | None) -> str:
+    """The release (2.6.0) when there is one, else the era's name (main)."""
+    return str(torch) if torch is not None and torch != Version("9999") else era.era
 
 
 def _with(cuda: Version | None) -> str:
@@ -183,12 +203,12 @@ def accepted_years(era: SourceEra, cuda: Version | None) -> tuple[int, ...]:
     return era.vs_host.get(f"{cuda.major}.{cuda.minor}", era.vs_cuda)
 
 
-def defects(bm: BuildMatrix, era: SourceEra):
-    probe = era.versions[0] if era.versions else Version("9999")
-    return [d for d in bm.vs_defects if probe in d.torch]
+def defects(bm: BuildMatrix, torch: Version):
+    return [d for d in bm.vs_defects if torch in d.torch]
 
 
-def vs_requirement(bm: BuildMatrix, era: SourceEra, cuda: Version | None, host: HostCompiler | None) -> str:
+def vs_requirement(bm: BuildMatrix, era: SourceEra, cuda: Version | None, host: HostCompiler | None,
+                   torch: Version) -> str:
     """'Visual Studio 2022 17.0-17.9 (cl 19.30-19.39), not 17.4.0-17.4.2 (...); ...' for this era and CUDA."""
     out = []
     for year in sorted(accepted_years(era, cuda), reverse=True):
@@ -199,7 +219,7 @@ def vs_requirement(bm: BuildMatrix, era: SourceEra, cuda: Version | None, host: 
         text = f"Visual Studio {year} {ok[0][0]}-{ok[-1][0]} (cl {ok[0][1]}-{ok[-1][1]})"
         if host is None and ok[-1][0] == vs.updates[-1][0]:  # type: ignore[union-attr]
             text = f"Visual Studio {year} {ok[0][0]} or later (cl {ok[0][1]} or later)"
-        for d in defects(bm, era):
+        for d in defects(bm, torch):
             if any(upd.major == ok[0][0].major and Version(f"{upd}.0") in d.vs for upd, _ in ok):
                 text += f", not {spec_text(d.vs)}: {d.why}"
         out.append(text)
@@ -255,12 +275,12 @@ def _env(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: Layout, cud
         elif req.gpus and req.arch != "all":
             arch, why = normalize_arch(";".join(req.gpus)), "the GPUs found on this machine (--arch all: every binary arch)"
         else:
-            arch = era.arch_list_for(req.platform, cuda) or ""
-            why = f"the list the torch {era.era} binaries were built with; pass --arch for your GPU only (faster build)"
+            arch = bm.arch_list(era, req.torch, req.platform, cuda) or ""
+            why = f"the list the torch {_name(era, req.torch)} binaries were built with; pass --arch for your GPU only (faster build)"
         if arch:
             env.append(("TORCH_CUDA_ARCH_LIST", arch))
             note = f"TORCH_CUDA_ARCH_LIST={arch}: {why}"
-        if windows and magma_archive(bm, era, cuda, req.build_type) and layout.magma_home:
+        if windows and magma_archive(bm, _probe(req), cuda, req.build_type) and layout.magma_home:
             env.append(("MAGMA_HOME", layout.magma_home))
         elif has_magma_pkg and not windows:
             env.append(("MAGMA_HOME", layout.prefix))
@@ -269,10 +289,9 @@ def _env(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: Layout, cud
     return tuple(env), note
 
 
-def magma_archive(bm: BuildMatrix, era: SourceEra, cuda: Version, build_type: str) -> str | None:
-    probe = era.versions[0] if era.versions else Version("9999")
+def magma_archive(bm: BuildMatrix, torch: Version, cuda: Version, build_type: str) -> str | None:
     for a in bm.magma_windows:
-        if probe in a.torch and cuda in a.cuda:
+        if torch in a.torch and cuda in a.cuda:
             return a.url.format(cudanum=f"{cuda.major}{cuda.minor}", build_type=build_type)
     return None
 
@@ -288,31 +307,14 @@ def _checklist(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: Layou
         items.append(CheckItem(
             "cuda", "CUDA toolkit", f"CUDA {cuda} (nvcc release {cuda})",
             f"`nvcc --version` prints `release {cuda}`; install it from NVIDIA's CUDA toolkit archive into {home}",
-            ("nvcc", "--version"), SpecifierSet(f"=={cuda}.*"), f"torch {era.era} built and tested with "
-            f"CUDA {', '.join(str(c) for c in era.cudas(req.platform))}", era.sources))
+            ("nvcc", "--version"), SpecifierSet(f"=={cuda}.*"), f"torch {req.torch or req.ref} built and tested with "
+            f"CUDA {', '.join(str(c) for c in bm.cudas(era, req.torch, req.platform))}", era.sources))
         items.append(CheckItem(
             "cudnn", "cuDNN", f"cuDNN {era.cudnn} or later, built for CUDA {cuda.major}.x",
             f"CUDNN_MAJOR in cudnn_version.h (cuDNN 8+) or cudnn.h under {home}{sep}include or CUDNN_INCLUDE_DIR",
             (), SpecifierSet(f">={era.cudnn}"), "the README's cuDNN floor for this source tree", era.sources))
     if windows:
-        items.append(CheckItem(
-            "msvc", "Visual Studio / Build Tools",
-            vs_requirement(bm, era, cuda, host) + "; Community, Professional, Enterprise or Build Tools with the "
-            "'Desktop development with C++' workload (Visual Studio Code is not enough)",
-            "`cl` (in a Developer Command Prompt) prints `Version 19.xx`; the Visual Studio Installer shows the update",
-            ("cl",), host.msvc if host else None, "nvcc accepts only these cl.exe versions as host compiler"
-            if host else "the Visual Studio versions this source tree was built with",
-            tuple(dict.fromkeys((host.sources if host else ()) + era.sources))))
-        if cuda is not None and era.nvtx and layout.nvtx:
-            items.append(CheckItem(
-                "nvtx", "NVTX (NvToolsExt)", f"{layout.nvtx} (or NVTOOLSEXT_PATH set)",
-                "re-run the CUDA installer and tick Nsight NVTX / Visual Studio Integration; the file must exist",
-                (), None, "the Windows build links nvToolsExt64_1.lib", era.sources))
-        if cuda is not None and (url := magma_archive(bm, era, cuda, req.build_type)):
-            items.append(CheckItem(
-                "magma", "MAGMA (prebuilt archive)", url, f"download it and extract it into {_shown(layout.magma_home)} "
-                "(7z x ARCHIVE -oDIR); no conda package exists for Windows", (), None,
-                "GPU LAPACK (torch.linalg on CUDA)", tuple(s for a in bm.magma_windows for s in a.sources)))
+        items += _windows_items(bm, era, req, layout, cuda, host)
     else:
         items.append(CheckItem(
             "gcc", "gcc (host compiler)", f"gcc {spec_text(gcc_range(era, host))} ({era.cxx})",
@@ -326,6 +328,35 @@ def _checklist(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: Layou
     items.append(CheckItem("cmake", "CMake", f"cmake {spec_text(era.cmake)}", "`cmake --version` (environment.yml pins it)",
                            ("cmake", "--version"), era.cmake, "the tree's cmake_minimum_required; CMake 4 dropped "
                            "compatibility with projects older than 3.5", era.sources))
+    return items
+
+
+def _windows_items(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: Layout, cuda: Version | None,
+                   host: HostCompiler | None) -> list[CheckItem]:
+    """Visual Studio, NVTX (eras that link NvToolsExt) and the MAGMA archive."""
+    items: list[CheckItem] = []
+    items.append(CheckItem(
+        "msvc", "Visual Studio / Build Tools",
+        vs_requirement(bm, era, cuda, host, _probe(req)) + "; Community, Professional, Enterprise or Build Tools with the "
+        "'Desktop development with C++' workload (Visual Studio Code is not enough)",
+        "`cl` (in a Developer Command Prompt) prints `Version 19.xx`; the Visual Studio Installer shows the update",
+        ("cl",), host.msvc if host else None, "nvcc accepts only these cl.exe versions as host compiler"
+        if host else "the Visual Studio versions this source tree was built with",
+        tuple(dict.fromkeys((host.sources if host else ()) + era.sources))))
+    if cuda is not None and era.nvtx and layout.nvtx:
+        items.append(CheckItem(
+            "nvtx", "NVTX (NvToolsExt)", f"{layout.nvtx} (or NVTOOLSEXT_PATH set)",
+            "re-run the CUDA installer and tick Nsight NVTX / Visual Studio Integration; the file must exist",
+            (), None, "the Windows build links nvToolsExt64_1.lib", era.sources))
+    if cuda is not None and (url := magma_archive(bm, _probe(req), cuda, req.build_type)):
+        items.append(CheckItem(
+            "magma", "MAGMA (prebuilt archive)", url, f"download it and extract it into {_shown(layout.magma_home)} "
+            "(7z x ARCHIVE -oDIR); no conda package exists for Windows", (), None,
+            "GPU LAPACK (torch.linalg on CUDA)", tuple(s for a in bm.magma_windows for s in a.sources)))
+    elif cuda is not None:
+        items.append(CheckItem("magma", "MAGMA", f"no prebuilt MAGMA archive known for torch {req.torch or req.ref} "
+                               f"with CUDA {cuda}", "build MAGMA yourself and set MAGMA_HOME, or build without "
+                               "it (USE_MAGMA=0)"))
     return items
 
 

@@ -71,10 +71,19 @@ def env_script(p: BuildPlan) -> str:
              "cmd": "build-env.cmd [COMMAND...]"}[shell]
     body = sh.comment(shell, f"Run from the PyTorch checkout: {usage}. It activates {p.env_name}, sets what the "
                              f"build reads and runs COMMAND (default: {' '.join(DEFAULT_COMMAND)}).")
-    body += sh.activate(shell, name=p.env_name)
+    body += _activation(shell, p.env_name)
     body += [sh.set_env(shell, name, *_parts(value)) for name, value in p.env]
     body += _run_lines(shell)
     return sh.script(shell, body, header=head)
+
+
+def _activation(shell: str, env_name: str) -> list[str]:
+    """conda's activation; in bash without `set -u` around it, as activation hooks read unset variables."""
+    lines = sh.activate(shell, name=env_name)
+    if shell != "bash":
+        return lines
+    return [*sh.comment(shell, "conda's activate.d hooks read unset variables: no `set -u` while activating"),
+            "set +u", *lines, "set -u"]
 
 
 def _run_lines(shell: str) -> list[str]:

@@ -155,7 +155,7 @@ def find_matrix_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load_matrix(directory: str | os.PathLike[str] | None = None, *, use_cache: bool = True) -> Matrix:
-    folder = find_matrix_dir(directory)
+    folder = find_matrix_dir(directory).resolve()
     texts: dict[str, bytes] = {}
     for name in FILES:
         path = folder / name
@@ -170,7 +170,10 @@ def load_matrix(directory: str | os.PathLike[str] | None = None, *, use_cache: b
             with cache.open("rb") as handle:
                 matrix = pickle.load(handle)
             if isinstance(matrix, Matrix) and matrix.digest == digest:
-                return matrix
+                import dataclasses
+
+                # the cache is keyed by content: the same files may sit in another folder now
+                return dataclasses.replace(matrix, directory=str(folder))
         except Exception:  # a stale or broken cache is rebuilt, never trusted
             pass
     matrix = _parse(folder, texts, digest)

@@ -1,180 +1,35 @@
 """matrices/build.yaml: what building PyTorch from source needs, loaded and validated on its own.
 
-`load_build(directory) -> BuildMatrix` reads build.yaml (and sources.yaml for the ids it cites) and reports
-every problem with its place, like the core loader. The core `Matrix` does not include this file.
+`load_build(directory) -> BuildMatrix` reads build.yaml (and sources.yaml for the ids it cites, and the core
+matrix for each release's Pythons, CUDA versions and arch lists) and reports every problem with its place,
+like the core loader. The records live in `matrix.buildrecords`, the cross-reference checks in
+`matrix.buildxref`, the facts taken from torch.yaml in `matrix.buildbin`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from envgen.errors import MatrixError
+from envgen.matrix.buildrecords import (BinaryFacts, BuildMatrix, CacheTool, HostCompiler, Layout, MagmaArchive,
+                                        MagmaPackage, SourceEra, VisualStudio, VsDefect)
 from envgen.matrix.reader import Reader
-from envgen.models import PLATFORMS, PyVer
+from envgen.models import PLATFORMS
 
 FILE = "build.yaml"
-TOP_KEYS = {"visual_studio", "vs_defects", "host_compilers", "magma", "layout", "releases"}
-ERA_KEYS = {"era", "versions", "ref", "python", "cuda", "cudnn", "gcc", "cxx", "cmake", "visual_studio", "channels",
-            "conda", "pip", "cuda_switch", "generator", "ninja", "nvtx", "arch_list", "notes", "confidence", "source"}
+TOP_KEYS = {"visual_studio", "vs_defects", "host_compilers", "magma", "layout", "binary_families", "releases"}
+ERA_KEYS = {"era", "versions", "torch", "ref", "python", "cuda", "cudnn", "gcc", "cxx", "cmake", "visual_studio",
+            "channels", "conda", "pip", "cuda_switch", "generator", "ninja", "nvtx", "arch_list", "refuse", "notes",
+            "confidence", "source"}
 HOST_KEYS = {"cuda", "gcc", "clang", "msvc", "confidence", "notes", "source"}
 LAYOUT_KEYS = {"prefix", "include", "lib", "magma_home", "cuda_home", "cuda_var", "nvtx", "cache", "source"}
 CONFIDENCE = ("H", "M", "L")
-
-
-@dataclass(frozen=True, slots=True)
-class VisualStudio:
-    year: int
-    generator: str
-    updates: tuple[tuple[Version, Version], ...]  # product update (17.4) -> cl.exe version (19.34), ascending
-    sources: tuple[str, ...]
-
-    def cl_for(self, product: Version) -> Version | None:
-        """The cl.exe version of a product version (17.4.2 -> 19.34): the newest listed update not after it."""
-        key = Version(".".join(str(p) for p in (product.release + (0,))[:2]))
-        found = [cl for upd, cl in self.updates if upd <= key]
-        return found[-1] if found else None
-
-
-@dataclass(frozen=True, slots=True)
-class VsDefect:
-    id: str
-    vs: SpecifierSet  # product versions (17.4.0 ...) that fail
-    torch: SpecifierSet
-    why: str
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class HostCompiler:
-    cuda: Version
-    gcc_max: int
-    clang_max: int | None
-    msvc: SpecifierSet  # cl.exe versions nvcc accepts
-    confidence: str
-    notes: tuple[str, ...]
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class MagmaPackage:
-    cuda: Version
-    package: str
-    confidence: str
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class MagmaArchive:
-    torch: SpecifierSet
-    url: str  # template: {cudanum}, {build_type}
-    cuda: tuple[Version, ...]
-    confidence: str
-    notes: tuple[str, ...]
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CacheTool:
-    tool: str
-    package: str
-    channel: str
-    env: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    platform: str
-    prefix: str
-    include: str | None
-    lib: str | None
-    magma_home: str | None
-    cuda_home: str  # template with {cuda}
-    cuda_var: str
-    nvtx: str | None
-    cache: CacheTool | None
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceEra:
-    era: str
-    versions: tuple[Version, ...]
-    ref: str | None
-    python: dict[str, tuple[PyVer, ...]]  # platform -> Pythons
-    cuda: dict[str, tuple[Version, ...]]  # platform -> CUDA versions built and tested
-    cudnn: Version
-    gcc: Version  # the oldest gcc the tree compiles with
-    cxx: str
-    cmake: SpecifierSet
-    vs_cpu: tuple[int, ...]
-    vs_cuda: tuple[int, ...]
-    vs_host: dict[str, tuple[int, ...]]  # CUDA 'X.Y' -> VS years nvcc must use as host compiler
-    channels: tuple[str, ...]
-    conda: tuple[str, ...]
-    pip: tuple[str, ...]
-    cuda_on: tuple[tuple[str, str], ...]
-    cuda_off: tuple[tuple[str, str], ...]
-    generator: dict[str, str]  # platform or 'default' -> CMake generator
-    ninja: bool
-    nvtx: bool
-    arch_list: dict[str, dict[str, str]]  # platform or 'default' -> CUDA 'X.Y' -> TORCH_CUDA_ARCH_LIST
-    notes: tuple[str, ...]
-    confidence: str
-    sources: tuple[str, ...]
-
-    @property
-    def label(self) -> str:
-        return self.ref if self.ref else ", ".join(str(v) for v in self.versions)
-
-    def pythons(self, platform: str) -> tuple[PyVer, ...]:
-        return self.python.get(platform, self.python.get("default", ()))
-
-    def cudas(self, platform: str) -> tuple[Version, ...]:
-        return self.cuda.get(platform, self.cuda.get("default", ()))
-
-    def arch_list_for(self, platform: str, cuda: Version) -> str | None:
-        key = f"{cuda.major}.{cuda.minor}"
-        return self.arch_list.get(platform, {}).get(key) or self.arch_list.get("default", {}).get(key)
-
-    def generator_for(self, platform: str) -> str | None:
-        return self.generator.get(platform, self.generator.get("default"))
-
-
-@dataclass(frozen=True, slots=True)
-class BuildMatrix:
-    visual_studio: tuple[VisualStudio, ...]
-    vs_defects: tuple[VsDefect, ...]
-    host_compilers: dict[str, HostCompiler]  # 'X.Y' -> row
-    magma_conda: dict[str, MagmaPackage]
-    magma_windows: tuple[MagmaArchive, ...]
-    layouts: dict[str, Layout]
-    releases: tuple[SourceEra, ...]
-    sources: dict[str, str]  # id -> URL
-    directory: str
-    digest: str
-
-    def era_for(self, torch: Version | None = None, ref: str | None = None) -> SourceEra | None:
-        for era in self.releases:
-            if (ref is not None and era.ref == ref) or (torch is not None and torch in era.versions):
-                return era
-        return None
-
-    def host(self, cuda: Version) -> HostCompiler | None:
-        return self.host_compilers.get(f"{cuda.major}.{cuda.minor}")
-
-    def vs(self, year: int) -> VisualStudio | None:
-        return next((v for v in self.visual_studio if v.year == year), None)
-
-    def vs_for_product(self, product: Version) -> VisualStudio | None:
-        """VS 2022 for 17.x, 2019 for 16.x ... (the product major of the year's first update)."""
-        return next((v for v in self.visual_studio if v.updates and v.updates[0][0].major == product.major), None)
 
 
 # --- loading ---------------------------------------------------------------------------------------------
@@ -182,7 +37,9 @@ def load_build(directory: str | os.PathLike[str] | None = None) -> BuildMatrix:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    from envgen.matrix import find_matrix_dir
+    from envgen.matrix import find_matrix_dir, load_matrix
+    from envgen.matrix.buildbin import binary_facts
+    from envgen.matrix.buildxref import check
     from envgen.matrix.load import load_sources
 
     folder = find_matrix_dir(directory)
@@ -202,10 +59,13 @@ def load_build(directory: str | os.PathLike[str] | None = None) -> BuildMatrix:
     if problems:
         raise MatrixError(problems)
     sources = {sid: s.url for sid, s in load_sources(Reader("sources.yaml", problems), docs["sources.yaml"]).items()}
+    core = load_matrix(folder)
     r = Reader(FILE, problems)
-    matrix = _parse(r, docs[FILE], sources, folder, hashlib.sha256(texts[FILE]).hexdigest())
+    digest = hashlib.sha256(texts[FILE]).hexdigest()  # what a plan takes from torch.yaml is in the plan itself
+    matrix = _parse(r, docs[FILE], sources, folder, digest)
+    matrix = replace(matrix, binaries=binary_facts(core, matrix.families))
     if not problems:
-        problems += _check(matrix)
+        problems += check(matrix)
     if problems:
         raise MatrixError(problems)
     return matrix
@@ -227,7 +87,8 @@ def _parse(r: Reader, doc: Any, sources: dict[str, str], folder: Path, digest: s
         layouts={str(p): _layout(r, str(p), r.mapping(n, f"layout.{p}"), f"layout.{p}")
                  for p, n in r.mapping(r.field(doc, "layout", ""), "layout").items()},
         releases=tuple(e for i, n in _rows(r, doc, "releases") if (e := _era(r, n, f"releases[{i}]"))),
-        sources=sources, directory=str(folder), digest=digest)
+        families=r.strings(doc, "binary_families", ""), binaries={}, sources=sources, directory=str(folder),
+        digest=digest)
 
 
 def _rows(r: Reader, doc: dict[str, Any], key: str, prefix: str = "") -> list[tuple[int, dict[str, Any]]]:
@@ -339,8 +200,9 @@ def _era(r: Reader, node: dict[str, Any], path: str) -> SourceEra | None:
     versions = tuple(v for i, t in enumerate(r.strings(node, "versions", path))
                      if (v := r.version(t, f"{path}.versions[{i}]", node.get("versions"), i)))
     ref = r.text(node, "ref", path, None)
-    if not versions and not ref:
-        r.problem(path, "an era needs `versions` or a `ref`", node)
+    torch = r.specifier(node["torch"], f"{path}.torch", node, "torch") if "torch" in node else None
+    if not versions and not ref and torch is None:
+        r.problem(path, "an era needs `versions`, a `torch` range or a `ref`", node)
     vs = r.mapping(r.field(node, "visual_studio", path), f"{path}.visual_studio")
     r.unknown_keys(vs, {"cpu", "cuda", "host"}, f"{path}.visual_studio")
     switch = r.mapping(r.field(node, "cuda_switch", path), f"{path}.cuda_switch")
@@ -351,7 +213,7 @@ def _era(r: Reader, node: dict[str, Any], path: str) -> SourceEra | None:
     if cudnn is None or gcc is None:
         return None
     return SourceEra(
-        era=name, versions=versions, ref=ref, python=_per_platform(r, node, "python", path, r.pythons),
+        era=name, versions=versions, torch=torch, ref=ref, python=_per_platform(r, node, "python", path, r.pythons),
         cuda=_per_platform(r, node, "cuda", path, lambda v, p, n, k: _versions(r, v, p)),
         cudnn=cudnn, gcc=gcc, cxx=r.text(node, "cxx", path) or "",
         cmake=r.specifier(r.field(node, "cmake", path), f"{path}.cmake", node, "cmake"),
@@ -364,13 +226,23 @@ def _era(r: Reader, node: dict[str, Any], path: str) -> SourceEra | None:
         ninja=bool(node.get("ninja", False)), nvtx=bool(node.get("nvtx", False)),
         arch_list={str(p): {str(c): str(a) for c, a in r.mapping(m, f"{path}.arch_list.{p}").items()}
                    for p, m in r.mapping(node.get("arch_list", {}), f"{path}.arch_list").items()},
-        notes=r.strings(node, "notes", path), confidence=_confidence(r, node, path),
+        refuse=_refuse(r, node, path), notes=r.strings(node, "notes", path), confidence=_confidence(r, node, path),
         sources=r.strings(node, "source", path))
 
 
-def _per_platform(r: Reader, node: dict[str, Any], key: str, path: str, parse: Any) -> dict[str, tuple[Any, ...]]:
+def _refuse(r: Reader, node: dict[str, Any], path: str) -> dict[str, str]:
     out = {}
-    for plat, value in r.mapping(r.field(node, key, path), f"{path}.{key}").items():
+    for plat, why in r.mapping(node.get("refuse", {}), f"{path}.refuse").items():
+        if plat not in PLATFORMS:
+            r.problem(f"{path}.refuse.{plat}", f"unknown platform {plat!r}", node.get("refuse"), plat)
+        out[str(plat)] = str(why)
+    return out
+
+
+def _per_platform(r: Reader, node: dict[str, Any], key: str, path: str, parse: Any) -> dict[str, tuple[Any, ...]]:
+    """An optional per-platform table (`default` + platforms); absent: the binary matrix decides."""
+    out = {}
+    for plat, value in r.mapping(node.get(key, {}), f"{path}.{key}").items():
         if plat != "default" and plat not in PLATFORMS:
             r.problem(f"{path}.{key}.{plat}", f"unknown platform {plat!r}", node.get(key), plat)
         if isinstance(value, str) and key == "python":
@@ -393,50 +265,5 @@ def _years(r: Reader, node: dict[str, Any], key: str, path: str) -> tuple[int, .
     return tuple(out)
 
 
-# --- consistency ------------------------------------------------------------------------------------------
-def _check(m: BuildMatrix) -> list[str]:
-    out: list[str] = []
-    where = f"matrices/{FILE}"
-
-    def cite(ids: tuple[str, ...], place: str) -> None:
-        if not ids:
-            out.append(f"{where}: {place}: no source given (every row cites one)")
-        out.extend(f"{where}: {place}: unknown source '{s}' (add it to matrices/sources.yaml)"
-                   for s in ids if s not in m.sources)
-
-    for vs in m.visual_studio:
-        cite(vs.sources, f"visual_studio({vs.year})")
-    for d in m.vs_defects:
-        cite(d.sources, f"vs_defects({d.id})")
-    for key, h in m.host_compilers.items():
-        cite(h.sources, f"host_compilers(cuda {key})")
-    for key, p in m.magma_conda.items():
-        cite(p.sources, f"magma.conda(cuda {key})")
-    for a in m.magma_windows:
-        cite(a.sources, f"magma.windows({a.torch})")
-    for plat, lay in m.layouts.items():
-        cite(lay.sources, f"layout.{plat}")
-    years = {vs.year for vs in m.visual_studio}
-    seen: dict[Version, str] = {}
-    for era in m.releases:
-        place = f"releases(era {era.era})"
-        cite(era.sources, place)
-        for v in era.versions:
-            if v in seen:
-                out.append(f"{where}: {place}.versions: {v} is also in era {seen[v]}")
-            seen[v] = era.era
-        for plat, cudas in era.cuda.items():
-            out.extend(f"{where}: {place}.cuda.{plat}: CUDA {c} has no host_compilers row"
-                       for c in cudas if m.host(c) is None)
-        all_cuda = {f"{c.major}.{c.minor}" for cs in era.cuda.values() for c in cs}
-        for plat, table in era.arch_list.items():
-            out.extend(f"{where}: {place}.arch_list.{plat}: CUDA {c} is not one of the era's CUDA versions"
-                       for c in table if c not in all_cuda)
-        for y in era.vs_cpu + era.vs_cuda + tuple(y for ys in era.vs_host.values() for y in ys):
-            if y not in years:
-                out.append(f"{where}: {place}.visual_studio: unknown Visual Studio {y} (not in visual_studio)")
-    return out
-
-
-__all__ = ["BuildMatrix", "HostCompiler", "Layout", "MagmaArchive", "MagmaPackage", "SourceEra", "VisualStudio",
-           "VsDefect", "load_build"]
+__all__ = ["BinaryFacts", "BuildMatrix", "CacheTool", "HostCompiler", "Layout", "MagmaArchive", "MagmaPackage",
+           "SourceEra", "VisualStudio", "VsDefect", "load_build"]
