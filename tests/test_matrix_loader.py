@@ -113,3 +113,15 @@ def test_find_matrix_dir_explains(tmp_path):
     with pytest.raises(BadInput) as exc:
         find_matrix_dir(tmp_path)
     assert "--matrix-dir" in exc.value.hint
+
+
+def test_cached_matrix_knows_where_it_was_loaded_from(mdir, tmp_path, monkeypatch):
+    """Two copies of the same files share a cache entry; each load reports its own folder (data files beside it)."""
+    other = tmp_path / "elsewhere"
+    shutil.copytree(mdir, other)
+    monkeypatch.chdir(tmp_path)
+    first = load_matrix("matrices" if (tmp_path / "matrices").exists() else mdir)
+    second = load_matrix(other)
+    assert first.digest == second.digest
+    assert second.directory == str(other.resolve())
+    assert first.directory == str(mdir.resolve())

@@ -1,0 +1,163 @@
+"""Benchmark `envgen lock` against raw py-rattler on a synthetic ~50,000-record channel.
+
+Prints, in one run: the channel size; raw py-rattler solve time for 4 platforms (rattler.solve with a Gateway on
+the local folder, and solve_with_sparse_repodata on the repodata files); `envgen lock` time for the same request
+(in-process engine: fetch over HTTP from 127.0.0.1 + solve + render + atomic writes), cold cache and warm cache;
+their ratio (goal: warm <= 1.2x raw); the CLI wall time; and peak memory (max RSS).
+
+    python benchmarks/bench_lock.py [--records 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PLATFORMS = ("linux-64", "win-64", "osx-arm64", "osx-64")
+LAYERS = 12  # dependency depth
+
+
+def _record(name: str, version: str, build: str, sub: str, depends: list[str], rng: random.Random) -> dict:
+    return {"name": name, "version": version, "build": build, "build_number": 0, "depends": depends,
+            "subdir": sub, "md5": "%032x" % rng.getrandbits(128), "sha256": "%064x" % rng.getrandbits(256),
+            "size": 1000 + rng.randrange(100000), "timestamp": 1_600_000_000_000 + rng.randrange(10**9)}
+
+
+def build_channel(root: Path, records: int, seed: int = 7) -> int:
+    """One channel, 5 subdirs; layer k packages depend on 2-4 packages of lower layers with version ranges."""
+    rng = random.Random(seed)
+    per_name = 6  # versions of each package per subdir
+    names_per_layer = max(1, records // (per_name * (len(PLATFORMS) + 1) * LAYERS))
+    layers = [[f"pkg{layer:02d}-{i:04d}" for i in range(names_per_layer)] for layer in range(LAYERS)]
+    total = 0
+    for sub in PLATFORMS + ("noarch",):
+        packages = {}
+        for layer, names in enumerate(layers):
+            for name in names:
+                for v in range(per_name):
+                    deps = []
+                    if layer:
+                        for dep in rng.sample(layers[rng.randrange(layer)], k=min(3, names_per_layer)):
+                            lo = rng.randrange(per_name - 2)
+                            deps.append(f"{dep} >={lo}.0,<{lo + 3}.0a0")
+                    if sub != "noarch":
+                        deps.append("python >=3.9,<3.13.0a0")
+                    fn = f"{name}-{v}.0-h{v}_0.tar.bz2"
+                    packages[fn] = _record(name, f"{v}.0", f"h{v}_0", sub, deps, rng)
+        if sub != "noarch":
+            for minor in (9, 10, 11, 12):
+                packages[f"python-3.{minor}.0-h0_0.tar.bz2"] = _record("python", f"3.{minor}.0", "h0_0", sub, [], rng)
+            top = [f"{n} >=2.0" for n in layers[-1][:8]]
+            packages["torchlike-2.5.1-h0_0.tar.bz2"] = _record("torchlike", "2.5.1", "h0_0", sub,
+                                                                 top + ["python >=3.12,<3.13.0a0"], rng)
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        (root / sub / "repodata.json").write_text(json.dumps({"info": {"subdir": sub}, "packages": packages,
+                                                              "packages.conda": {}, "repodata_version": 1}))
+        total += len(packages)
+    return total
+
+
+SPECS = ("torchlike==2.5.1", "python=3.12", "pkg05-0001", "pkg08-0002 >=1")
+
+
+def raw_gateway(channel_dir: Path, cache: Path) -> float:
+    import rattler
+    from rattler import Channel, Gateway, MatchSpec
+
+    gateway = Gateway(cache_dir=cache)
+    channel = Channel(channel_dir.as_uri())
+    start = time.perf_counter()
+    for plat in PLATFORMS:
+        asyncio.run(rattler.solve(sources=[channel], specs=[MatchSpec(s) for s in SPECS], gateway=gateway,
+                                  platforms=[plat, "noarch"], timeout=timedelta(seconds=300)))
+    return time.perf_counter() - start
+
+
+def raw_sparse(channel_dir: Path) -> float:
+    import rattler
+    from rattler import Channel, MatchSpec, SparseRepoData
+
+    channel = Channel("https://conda.anaconda.org/bench/")
+    start = time.perf_counter()
+    for plat in PLATFORMS:
+        sources = [SparseRepoData(channel, sub, str(channel_dir / sub / "repodata.json")) for sub in (plat, "noarch")]
+        asyncio.run(rattler.solve_with_sparse_repodata([MatchSpec(s) for s in SPECS], sources,
+                                                       timeout=timedelta(seconds=300)))
+    return time.perf_counter() - start
+
+
+def envgen_lock(base_url: str, cache: Path, out: Path) -> float:
+    from envgen import lockfile, solver
+    from envgen.lockspec import CondaPart, LockSpec, PlatformSpec
+    from envgen.mirror import load_mirrors
+    from envgen.netcache import Fetcher
+
+    spec = LockSpec(tuple(PlatformSpec(p, CondaPart(SPECS, ("https://conda.anaconda.org/bench",), "strict", ()))
+                          for p in PLATFORMS), "bench")
+    fetcher = Fetcher(load_mirrors([f"https://conda.anaconda.org={base_url}"]), root=cache)
+    solver._SPARSE.clear()  # as in a fresh process: nothing parsed yet
+    start = time.perf_counter()
+    lockfile.write_all(lockfile.render_all(lockfile.solve_all(spec, fetcher, timeout_s=300)), out)
+    return time.perf_counter() - start
+
+
+def cli_lock(base_url: str, cache: Path, out: Path, env_file: Path) -> float:
+    import os
+
+    env = dict(os.environ, ENVGEN_CACHE_DIR=str(cache), ENVGEN_MIRRORS=f"https://conda.anaconda.org={base_url}")
+    cmd = [sys.executable, "-m", "envgen", "lock", "--from", str(env_file), "-o", str(out)]
+    for p in PLATFORMS:
+        cmd += ["--platform", p]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise SystemExit(f"envgen lock failed: {done.stderr}")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=50_000)
+    args = parser.parse_args()
+    from tests.support.server import serve
+
+    with tempfile.TemporaryDirectory(prefix="envgen-bench-") as tmp:
+        work = Path(tmp)
+        total = build_channel(work / "srv" / "bench", args.records)
+        size = sum(p.stat().st_size for p in (work / "srv" / "bench").glob("*/repodata.json"))
+        print(f"channel: {total} records, {size / 1e6:.1f} MB of repodata.json, dependency depth {LAYERS}")
+        srv = serve(work / "srv")
+        raw_gateway(work / "srv" / "bench", work / "gw0")  # warm the page cache
+        gw = min(raw_gateway(work / "srv" / "bench", work / f"gw{i}") for i in (1, 2, 3))
+        sparse = min(raw_sparse(work / "srv" / "bench") for _ in range(3))
+        cold = envgen_lock(srv.url, work / "cache", work / "out")
+        warm = min(envgen_lock(srv.url, work / "cache", work / "out") for _ in range(3))
+        env_file = work / "environment.yml"
+        env_file.write_text("channels: [bench]\ndependencies:\n" + "".join(f"  - {s}\n" for s in SPECS))
+        cli_cold = cli_lock(srv.url, work / "cli-cache", work / "cli-out", env_file)
+        cli_warm = cli_lock(srv.url, work / "cli-cache", work / "cli-out", env_file)
+        srv.stop()
+        raw = min(gw, sparse)
+        print(f"raw py-rattler solve, 4 platforms (Gateway, fresh): {gw:.3f} s")
+        print(f"raw py-rattler solve, 4 platforms (sparse repodata): {sparse:.3f} s")
+        print(f"envgen lock engine, cold cache (HTTP fetch + solve + write): {cold:.3f} s  ratio {cold / raw:.2f}")
+        print(f"envgen lock engine, warm cache: {warm:.3f} s  ratio {warm / raw:.2f} (goal <= 1.2)")
+        print(f"envgen lock CLI (subprocess, incl. start-up): cold {cli_cold:.3f} s, warm {cli_warm:.3f} s")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"peak memory (max RSS): this process {peak:.0f} MB, CLI child {child:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""`envgen lock`, `envgen install`, `envgen verify`: solved, hashed lockfiles and environments made from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from envgen.cli import _common as common
+
+MIRROR_OPTION = typer.Option(None, "--mirror", metavar="FROM=TO",
+                             help="Download FROM (a channel or index URL prefix) from TO; repeatable. "
+                                  "Also ENVGEN_MIRRORS and mirrors.toml.")
+OFFLINE_OPTION = typer.Option(False, "--offline", help="Use cached repodata and index pages only.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("lock", help="Solve and write lockfiles (conda-lock.yml, explicit, pixi.lock, pylock, "
+                             "requirements with hashes) for every platform asked.")(lock)
+    app.command("install", help="Create an environment from a lock, checking every package's hash.")(install)
+    app.command("verify", help="Compare an installed environment with a lock; exit 1 on drift.")(verify)
+
+
+def lock(
+    packages: list[str] | None = typer.Argument(None, help="extra packages to solve together, e.g. 'numpy<2'"),
+    torch: str | None = typer.Option(None, "--torch", help="torch version, e.g. 1.8.1 (default: newest)"),
+    cuda: str | None = typer.Option(None, "--cuda", help="CUDA version: 10.2 or cu102"),
+    rocm: str | None = typer.Option(None, "--rocm", help="ROCm version, e.g. 5.7"),
+    cpu: bool = typer.Option(False, "--cpu", help="the CPU build"),
+    platform: list[str] | None = typer.Option(None, "--platform", help="conda subdir; repeat for several"),
+    installer: str | None = typer.Option(None, "--installer", help="conda, pip or both (default: both)"),
+    channel: str | None = typer.Option(None, "--channel", help="pytorch, conda-forge, pytorch-index, pypi"),
+    python: str | None = typer.Option(None, "--python", help="Python version (default: newest with binaries)"),
+    with_: str | None = typer.Option(None, "--with", help="companions, e.g. torchvision,torchaudio"),
+    from_: Path | None = typer.Option(None, "--from", help="a conda environment.yml (its pip: section too)"),
+    out: Path = typer.Option(Path("locks"), "-o", "--output", help="folder for the lockfiles"),
+    check: bool = typer.Option(False, "--check", help="exit 1 if the lock in -o no longer matches its inputs"),
+    update: list[str] | None = typer.Option(None, "--update", help="re-solve PKG, keeping the rest locked"),
+    mirror: list[str] | None = MIRROR_OPTION,
+    offline: bool = OFFLINE_OPTION,
+    priority: str = typer.Option("strict", "--channel-priority", help="strict, flexible or disabled"),
+    virtual: list[str] | None = typer.Option(None, "--virtual", metavar="NAME=VER[=BUILD]",
+                                                help="override a virtual package (__glibc=2.28, __cuda=none)"),
+    timeout: float = typer.Option(120.0, "--timeout", help="seconds each solve may take"),
+    json_out: bool = common.JSON_OPTION,
+    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
+) -> None:
+    from envgen import lockfile
+    from envgen.errors import BadInput
+    from envgen.lockinput import LockOptions, from_stacks, load_env
+    from envgen.lockspec import check_priority, parse_virtual
+    from envgen.mirror import load_mirrors
+    from envgen.models import check_platform
+
+    options = LockOptions(check_priority(priority), tuple(parse_virtual(virtual or []).items()),
+                          _regenerate(locals()))
+    mirrors = load_mirrors(tuple(mirror or ()))  # bad input fails before the matrix is loaded
+    env = load_env(from_) if from_ else None
+    plats = [check_platform(p) for p in (platform or (env["platforms"] if env else []) or [])]
+    matrix = common.load(matrix_dir)
+    stacks = _stacks(matrix, env, torch, cuda, rocm, cpu, python, plats, installer, channel, with_)
+    spec = _with_extras(from_stacks(matrix, stacks, options, env, plats or None), packages or [])
+    if check:
+        return _check(spec, out, json_out)
+    previous = lockfile.read_previous(out) if update else None
+    if update and previous is None:
+        raise BadInput(f"--update needs an existing lock in {out}", hint="run `envgen lock` without --update first")
+    if update:
+        known = {x.name.lower() for pkgs in (*previous.conda.values(), *previous.pip.values()) for x in pkgs}
+        unknown = [u for u in update if u.lower() not in known]
+        if unknown:
+            raise BadInput(f"--update {', '.join(unknown)}: not in the lock in {out}",
+                           hint="name a locked package, or add it as an extra package instead")
+    from envgen.netcache import Fetcher
+
+    fetcher = Fetcher(mirrors, offline, report=common.note)
+    locked = lockfile.solve_all(spec, fetcher, previous, tuple(update or ()), timeout, report=common.note)
+    files = lockfile.render_all(locked)
+    written = lockfile.write_all(files, out)
+    _present(locked, written, json_out)
+
+
+def _stacks(matrix, env, torch, cuda, rocm, cpu, python, plats, installer, channel, with_):
+    from envgen.resolve import resolve
+    from envgen.selection import build_requests
+
+    if env is not None and not any([torch, cuda, rocm, cpu, channel, with_]):
+        return []
+    inst = installer or ("conda" if env is not None else None)
+    requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, python=python,
+                              platforms=plats or None, installer=inst, channel=channel, with_=with_)
+    return [s for r in requests for s in resolve(matrix, r)]
+
+
+def _with_extras(spec, extras: list[str]):
+    import dataclasses
+
+    if not extras:
+        return spec
+    plats = []
+    for p in spec.platforms:
+        conda = dataclasses.replace(p.conda, specs=p.conda.specs + tuple(extras)) if p.conda else None
+        pip = p.pip
+        if pip is not None and not p.pip_in_conda:
+            pip = dataclasses.replace(pip, requirements=pip.requirements + tuple(extras))
+        plats.append(dataclasses.replace(p, conda=conda, pip=pip))
+    return dataclasses.replace(spec, platforms=tuple(plats))
+
+
+def _regenerate(args: dict) -> str:
+    words = ["envgen", "lock"]
+    for flag, key in (("--torch", "torch"), ("--cuda", "cuda"), ("--rocm", "rocm"), ("--installer", "installer"),
+                      ("--channel", "channel"), ("--python", "python"), ("--with", "with_"), ("--from", "from_")):
+        if args.get(key) is not None:
+            words += [flag, str(args[key])]
+    if args.get("cpu"):
+        words.append("--cpu")
+    for plat in args.get("platform") or []:
+        words += ["--platform", plat]
+    if args.get("priority") != "strict":
+        words += ["--channel-priority", args["priority"]]
+    for v in args.get("virtual") or []:
+        words += ["--virtual", v]
+    words += ["-o", str(args["out"])]
+    words += [f"'{p}'" if any(c in p for c in "<>=* ") else p for p in args.get("packages") or []]
+    return " ".join(words)
+
+
+def _fetcher(mirror, offline):
+    from envgen.mirror import load_mirrors
+    from envgen.netcache import Fetcher
+
+    return Fetcher(load_mirrors(tuple(mirror or ())), offline, report=common.note)
+
+
+def _check(spec, out: Path, json_out: bool) -> None:
+    from envgen import lockfile
+
+    problems = lockfile.check(spec, out)
+    if json_out:
+        common.print_json({"up_to_date": not problems, "problems": problems})
+    elif problems:
+        common.note(f"the lock in {out} is out of date:")
+        for p in problems:
+            common.note(f"  {p}")
+    else:
+        typer.echo(f"the lock in {out} matches its inputs")
+    if problems:
+        raise typer.Exit(1)
+
+
+def _present(locked, written: list[Path], json_out: bool) -> None:
+    if json_out:
+        common.print_json({
+            "files": [str(p) for p in written],
+            "conda": {plat: [{"name": p.name, "version": p.version, "build": p.build, "url": p.url}
+                             for p in pkgs] for plat, pkgs in locked.conda.items()},
+            "pip": {plat: [{"name": w.name, "version": w.version, "url": w.url} for w in wheels]
+                    for plat, wheels in locked.pip.items()}})
+        return
+    for plat, pkgs in locked.conda.items():
+        torch = next((p for p in pkgs if p.name in ("pytorch", "pytorch-cpu", "pytorch-gpu")), None)
+        what = f"{torch.name} {torch.version} {torch.build}" if torch else "no pytorch"
+        typer.echo(f"{plat} conda: {len(pkgs)} packages ({what})")
+    for plat, wheels in locked.pip.items():
+        torch = next((w for w in wheels if w.name == "torch"), None)
+        typer.echo(f"{plat} pip: {len(wheels)} packages ({'torch ' + torch.version if torch else 'no torch'})")
+    for path in written:
+        common.note(f"wrote {path}")
+
+
+def install(
+    lockpath: Path = typer.Argument(..., metavar="LOCK", help="a lock folder, conda-lock.yml, explicit file or pylock"),
+    prefix: Path | None = typer.Option(None, "--prefix", "-p", help="the environment folder to create"),
+    name: str | None = typer.Option(None, "--name", "-n", help="create it under the conda envs folder"),
+    platform: str | None = typer.Option(None, "--platform", help="which locked platform (default: this one)"),
+    force: bool = typer.Option(False, "--force", help="install into an existing prefix, making it match the lock"),
+    mirror: list[str] | None = MIRROR_OPTION,
+    offline: bool = OFFLINE_OPTION,
+    json_out: bool = common.JSON_OPTION,
+) -> None:
+    from envgen.install import install as run_install
+    from envgen.lockread import load_lock
+    from envgen.models import check_platform, host_platform
+
+    target = _prefix(prefix, name)
+    env = load_lock(lockpath, check_platform(platform) if platform else host_platform())
+    done = run_install(env, target, _fetcher(mirror, offline), force)
+    if json_out:
+        common.print_json({"prefix": str(done.prefix), "conda": done.conda, "pip": done.pip})
+    else:
+        typer.echo(f"installed {done.conda} conda and {done.pip} pip packages into {done.prefix}")
+
+
+def _prefix(prefix: Path | None, name: str | None) -> Path:
+    import os
+
+    from envgen.errors import BadInput
+
+    if (prefix is None) == (name is None):
+        raise BadInput("give exactly one of --prefix and --name", hint="e.g. --prefix ./env or --name torch18")
+    if prefix is not None:
+        return prefix
+    envs = os.environ.get("CONDA_ENVS_PATH", "").split(os.pathsep)[0] or str(Path.home() / ".conda" / "envs")
+    return Path(envs) / str(name)
+
+
+def verify(
+    lockpath: Path = typer.Argument(..., metavar="LOCK", help="a lock folder, conda-lock.yml, explicit file or pylock"),
+    prefix: Path = typer.Option(..., "--prefix", "-p", help="the installed environment"),
+    platform: str | None = typer.Option(None, "--platform", help="which locked platform (default: this one)"),
+    json_out: bool = common.JSON_OPTION,
+) -> None:
+    from envgen.lockread import load_lock
+    from envgen.models import check_platform, host_platform
+    from envgen.verify import verify as run_verify
+
+    env = load_lock(lockpath, check_platform(platform) if platform else host_platform())
+    drift = run_verify(env, prefix)
+    if json_out:
+        import dataclasses
+
+        common.print_json({"prefix": str(prefix), "drift": [dataclasses.asdict(d) for d in drift]})
+    elif drift:
+        for d in drift:
+            typer.echo(d.describe())
+    else:
+        typer.echo(f"{prefix} matches {lockpath} ({len(env.conda)} conda, {len(env.pip)} pip packages)")
+    if drift:
+        raise typer.Exit(1)

@@ -1,0 +1,125 @@
+"""`envgen lock` as a user runs it: matrix flags, --from environment.yml, --check, --update, faults."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.cli import run
+from tests.support.lockenv import mirror_pairs, server
+
+BASE = ["--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64"]
+
+
+@pytest.fixture
+def mirrored(monkeypatch):
+    srv = server()
+    srv.faults.clear()
+    monkeypatch.setenv("ENVGEN_MIRRORS", " ".join(mirror_pairs(srv.url)))
+    monkeypatch.setenv("ENVGEN_MIRROR_FILE", "/nonexistent/mirrors.toml")
+    yield srv
+    srv.faults.clear()
+
+
+def _lock(capsys, out, *extra):
+    return run(capsys, "lock", *BASE, "-o", str(out), *extra)
+
+
+def test_lock_two_platforms_conda_and_pip(capsys, mirrored, tmp_path):
+    res = run(capsys, "lock", "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "--platform", "win-64",
+              "-o", str(tmp_path))
+    assert res.code == 0, res.err
+    assert "linux-64 conda: " in res.out and "py3.9_cuda10.2_cudnn7.6.5_0" in res.out
+    assert "win-64 pip: " in res.out and "torch 1.8.1+cu102" in res.out
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["conda-linux-64.lock", "conda-lock.yml", "conda-win-64.lock", "pixi.lock", "pylock.linux-64.toml",
+                     "pylock.win-64.toml", "requirements-linux-64.txt", "requirements-win-64.txt"]
+    text = (tmp_path / "conda-lock.yml").read_text()
+    assert "regenerate: envgen lock --torch 1.8.1 --cuda 10.2" in text
+    assert "numpy-2" not in text  # the matrix's numpy<2 pin for torch<2.3 reached the solve
+
+
+def test_lock_twice_is_byte_identical_and_check_passes(capsys, mirrored, tmp_path):
+    assert _lock(capsys, tmp_path / "a").code == 0
+    assert _lock(capsys, tmp_path / "b").code == 0
+    for path in (tmp_path / "a").iterdir():
+        other = (tmp_path / "b" / path.name).read_text()
+        assert path.read_text().replace(str(tmp_path / "a"), "X") == other.replace(str(tmp_path / "b"), "X"), path.name
+    before = len(mirrored.requests)
+    ok = _lock(capsys, tmp_path / "a", "--check")
+    assert ok.code == 0 and len(mirrored.requests) == before  # --check does not solve or fetch
+    stale = run(capsys, "lock", *BASE, "--python", "3.8", "-o", str(tmp_path / "a"), "--check")
+    assert stale.code == 1 and "out of date" in stale.err
+
+
+def test_from_environment_yml_with_pip_section(capsys, mirrored, tmp_path):
+    env = tmp_path / "environment.yml"
+    env.write_text("name: paper\nchannels: [pytorch, defaults]\ndependencies:\n  - python=3.9\n"
+                   "  - pytorch::pytorch=1.8.1\n  - cudatoolkit=10.2\n  - numpy<2\n  - pip:\n"
+                   "    - --find-links https://download.pytorch.org/whl/torch_stable.html\n    - torchaudio==0.8.1\n")
+    res = run(capsys, "lock", "--from", str(env), "--platform", "linux-64", "--virtual", "__cuda=10.2",
+              "-o", str(tmp_path / "out"))
+    assert res.code == 0, res.err
+    text = (tmp_path / "out" / "conda-lock.yml").read_text()
+    assert "manager: pip" in text and "torchaudio-0.8.1-cp39-cp39-linux_x86_64.whl" in text
+    assert text.count("manager: pip") == 1  # torch, numpy come from conda, not again from pip
+    assert "pytorch-1.8.1-py3.9_cuda10.2_cudnn7.6.5_0.tar.bz2" in text
+
+
+def test_update_keeps_the_rest_locked(capsys, mirrored, tmp_path):
+    assert run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "numpy<1.26").code == 0
+    assert "numpy-1.21.2" in (tmp_path / "conda-lock.yml").read_text()
+    res = run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "--update", "mkl")
+    assert res.code == 0, res.err
+    assert "numpy-1.21.2" in (tmp_path / "conda-lock.yml").read_text()  # not updated: held by the old lock
+    assert run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "--update", "numpy").code == 0
+    assert "numpy-1.26.4" in (tmp_path / "conda-lock.yml").read_text()
+    res = run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "--update", "nosuchpkg")
+    assert res.code == 2 and "nosuchpkg: not in the lock" in res.err
+
+
+def test_update_without_a_lock_is_bad_input(capsys, mirrored, tmp_path):
+    res = _lock(capsys, tmp_path, "--update", "numpy")
+    assert res.code == 2 and "error: --update needs an existing lock" in res.err and "hint:" in res.err
+
+
+def test_unsatisfiable_says_what_conflicts_in_the_matrix_words(capsys, mirrored, tmp_path):
+    res = run(capsys, "lock", *BASE, "--installer", "conda", "--virtual", "__cuda=none", "-o", str(tmp_path))
+    assert res.code == 2
+    assert "cudatoolkit" in res.err and "__cuda" in res.err
+    assert "needs an NVIDIA driver >= 440.33" in res.err  # from matrices/cuda.yaml
+    assert "hint: channels, in priority order (strict)" in res.err
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--channel-priority", "sometimes"], "unknown channel priority"),
+    (["--mirror", "nonsense"], "invalid mirror"),
+    (["--virtual", "glibc=2"], "invalid virtual package"),
+    (["--platform", "amiga-68k"], "unknown platform"),
+    (["--from", "/nonexistent/environment.yml"], "cannot read"),
+], ids=["priority", "mirror", "virtual", "platform", "from-missing"])
+def test_bad_input_exits_2_with_error_and_hint(capsys, mirrored, tmp_path, args, words):
+    res = run(capsys, "lock", "--torch", "1.8.1", "--cuda", "10.2", *args, "-o", str(tmp_path))
+    assert res.code == 2 and "error: " in res.err and words in res.err and "hint: " in res.err
+
+
+def test_network_failure_exits_3_naming_the_url(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("ENVGEN_MIRRORS", " ".join(mirror_pairs("http://127.0.0.1:9")))
+    res = _lock(capsys, tmp_path / "out")
+    assert res.code == 3
+    assert "http://127.0.0.1:9/conda/pytorch/" in res.err and "--offline" in res.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_offline_after_a_lock_uses_the_cache(capsys, mirrored, tmp_path):
+    assert _lock(capsys, tmp_path / "a", "--installer", "conda").code == 0
+    before = len(mirrored.requests)
+    res = _lock(capsys, tmp_path / "b", "--installer", "conda", "--offline")
+    assert res.code == 0, res.err and len(mirrored.requests) == before
+    assert (tmp_path / "a" / "conda-lock.yml").read_text().replace("/a", "/b") == \
+        (tmp_path / "b" / "conda-lock.yml").read_text()
+
+
+def test_help_lists_the_options(capsys):
+    res = run(capsys, "lock", "--help")
+    assert res.code == 0 and "--mirror" in res.out and "--offline" in res.out and "--update" in res.out
