@@ -87,11 +87,12 @@ def input_hash(spec: LockSpec) -> str:
 # -- virtual packages -------------------------------------------------------------------------------------
 
 def default_virtual(platform: str, cuda: str | None) -> dict[str, VirtualPkg]:
-    from importlib.resources import files
-
+    """The virtual packages a solve for `platform` assumes (matrices/virtual_packages.yaml) plus __cuda."""
     from ruamel.yaml import YAML
 
-    table = YAML(typ="safe").load(files("envgen.data").joinpath("virtual_packages.yaml").read_text())
+    from envgen.matrix import find_matrix_dir
+
+    table = YAML(typ="safe").load((find_matrix_dir() / "virtual_packages.yaml").read_text(encoding="utf-8"))
     out = {}
     for name, value in (table.get(platform) or {}).items():
         version, _, build = str(value).partition("=")
