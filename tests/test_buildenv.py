@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 import subprocess
@@ -110,7 +109,7 @@ def test_invalid_requests_exit_2_with_why_and_what_works(capsys, tmp_path, argv,
     argv = [str(tmp_path) if a == "OUT" else a for a in argv]
     code, out, err = run_cli(capsys, *argv)
     assert code == 2
-    assert f"error: " in err and error in err, err
+    assert "error: " in err and error in err, err
     assert "hint: " in err and hint in err, err
     assert "Traceback" not in err
     assert not any(tmp_path.iterdir())

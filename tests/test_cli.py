@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.cli_helpers import run, run_process
+from tests.support.cli import run, run_process
 from tests.conftest import MINI
 
 M = ["--matrix-dir", str(MINI)]

@@ -5,7 +5,7 @@ Regenerate with ENVGEN_UPDATE_GOLDEN=1 and review the diff: these files are what
 
 import pytest
 
-from tests.cli_helpers import run
+from tests.support.cli import run
 
 CASES = [
     ("0.3.1-win-64-cu90-peterjc123", ["--torch", "0.3.1", "--cuda", "9.0", "--platform", "win-64"]),

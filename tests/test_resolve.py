@@ -128,7 +128,7 @@ def test_pin_specs_parse_in_rattler(mini):
     """Every conda spec we emit is a valid MatchSpec for the solver."""
     from rattler import MatchSpec
 
-    for name, request_, *_ in CASES:
+    for _name, request_, *_ in CASES:
         for pin in resolve_one(mini, request_).all_pins():
             MatchSpec(pin.conda_spec())
     assert MatchSpec(Pin("pytorch", "=2.5.1", "torch", build="cuda*").conda_spec()).build == "cuda*"

@@ -113,7 +113,7 @@ def _wheels(data: dict, platform: str, mirrors: Mirrors) -> list[LockedWheel]:
 
 def _failure(job: PipJob, stderr: str, mirrors: Mirrors, offline: bool) -> Exception:
     text = "\n".join(line for line in stderr.strip().splitlines() if line.strip())
-    for src, dst in mirrors.pairs:  # never echo credentials of a mirror
+    for _src, dst in mirrors.pairs:  # never echo credentials of a mirror
         text = text.replace(dst, redact(dst))
     where = job.index_url or "the default index"
     if any(marker.lower() in text.lower() for marker in _NETWORK):

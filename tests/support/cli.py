@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
 
@@ -24,3 +27,11 @@ def run(capsys, *argv: str) -> Result:
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err, captured.err
     return Result(code, captured.out, captured.err)
+
+
+def run_process(*args: str, env: dict[str, str] | None = None, cwd=None) -> Result:
+    """As a real process (`python -m envgen`): start-up, entry point and exit codes as users see them."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "envgen", *args], capture_output=True, text=True, env=full_env,
+                          cwd=cwd, timeout=120)
+    return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -14,16 +14,16 @@ def register(app: typer.Typer) -> None:
 
 
 def command(
-    torch: Optional[str] = typer.Option(None, "--torch", help="torch version, e.g. 1.8.1 (default: newest)"),
-    cuda: Optional[str] = typer.Option(None, "--cuda", help="CUDA version: 10.2, cu102 or auto"),
-    rocm: Optional[str] = typer.Option(None, "--rocm", help="ROCm version, e.g. 5.7"),
-    cpu: bool = typer.Option(False, "--cpu", help="the CPU build"),
-    xpu: bool = typer.Option(False, "--xpu", help="the Intel XPU build"),
+    torch: Optional[str] = common.TORCH_OPTION,
+    cuda: Optional[str] = common.CUDA_OPTION,
+    rocm: Optional[str] = common.ROCM_OPTION,
+    cpu: bool = common.CPU_OPTION,
+    xpu: bool = common.XPU_OPTION,
     platform: Optional[str] = typer.Option(None, "--platform", help="conda subdir (default: this machine)"),
-    installer: Optional[str] = typer.Option(None, "--installer", help="conda, pip or both (default: both)"),
-    channel: Optional[str] = typer.Option(None, "--channel", help="pytorch, conda-forge, peterjc123, pytorch-index, pypi"),
-    python: Optional[str] = typer.Option(None, "--python", help="Python version (default: newest with binaries)"),
-    with_: Optional[str] = typer.Option(None, "--with", help="companions, e.g. torchvision,torchaudio"),
+    installer: Optional[str] = common.INSTALLER_OPTION,
+    channel: Optional[str] = common.CHANNEL_OPTION,
+    python: Optional[str] = common.PYTHON_OPTION,
+    with_: Optional[str] = common.WITH_OPTION,
     json_out: bool = common.JSON_OPTION,
     matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
 ) -> None:
