@@ -305,7 +305,7 @@ def test_malformed_matrix_lists_every_problem(tmp_path):
         load_matrix(d, use_cache=False)
     problems = err.value.problems
     expect = [("torch.yaml", "unknown platform 'win-128'"), ("torch.yaml", "unknown variant 'cu1x'"),
-              ("cuda.yaml", "invalid version 'four-forty'"), ("gpus.yaml", "invalid version 'seven'"),
+              ("cuda.yaml", "invalid driver version 'four-forty'"), ("gpus.yaml", "invalid version 'seven'"),
               ("constraints.yaml", "kind must be pin, require or refuse")]
     for file, text in expect:
         hits = [p for p in problems if p.startswith(f"matrices/{file}:") and text in p]

@@ -32,7 +32,7 @@ def test_every_problem_is_listed_with_its_place(mdir):
     problems = exc.value.problems
     text = "\n".join(problems)
     assert "matrices/torch.yaml:" in text and "unknown variant 'cu1x'" in text
-    assert "matrices/cuda.yaml:" in text and "invalid version 'not-a-version'" in text
+    assert "matrices/cuda.yaml:" in text and "invalid driver version 'not-a-version'" in text
     assert "matrices/channels.yaml:" in text and "kind must be conda or pip" in text
     assert len(problems) >= 3
 
@@ -125,3 +125,14 @@ def test_cached_matrix_knows_where_it_was_loaded_from(mdir, tmp_path, monkeypatc
     assert first.digest == second.digest
     assert second.directory == str(other.resolve())
     assert first.directory == str(mdir.resolve())
+
+
+def test_driver_versions_print_as_nvidia_writes_them(mini):
+    """520.61.05 must not become 520.61.5 (packaging normalises leading zeros); order is still numeric."""
+    from envgen.models import DriverVersion
+
+    floor = DriverVersion("520.61.05")
+    assert str(floor) == "520.61.05" and floor < DriverVersion("520.61.10") and floor == DriverVersion("520.61.5")
+    assert str(mini.toolkits["10.2"].driver_linux) == "440.33"
+    compat = mini.minor_compat[11]
+    assert str(compat.driver_linux) == "450.80.02"

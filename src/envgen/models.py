@@ -143,6 +143,26 @@ class PyVer:
         return f"cp{self.version.major}{self.version.minor}{'t' if self.freethreaded else ''}"
 
 
+class DriverVersion(Version):
+    """An NVIDIA driver version: ordered as a version, printed as NVIDIA writes it (520.61.05, 520.06).
+
+    `packaging` normalises '520.61.05' to '520.61.5'; people copy these numbers, so the text is kept.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(str(text).strip())
+        self._text = str(text).strip()
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"<DriverVersion('{self._text}')>"
+
+    def __reduce__(self):
+        return (DriverVersion, (self._text,))
+
+
 def parse_version(text: str, what: str = "version") -> Version:
     try:
         return Version(str(text))

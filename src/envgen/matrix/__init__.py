@@ -162,7 +162,7 @@ def load_matrix(directory: str | os.PathLike[str] | None = None, *, use_cache: b
         if not path.is_file():
             raise MatrixError([f"matrices/{name}: file missing from {folder}"])
         texts[name] = path.read_bytes()
-    digest = hashlib.sha256(__version__.encode() + b"".join(
+    digest = hashlib.sha256(__version__.encode() + _code_fingerprint() + b"".join(
         name.encode() + b"\0" + data for name, data in texts.items())).hexdigest()
     cache = _cache_path(digest) if use_cache else None
     if cache is not None and cache.is_file():
@@ -180,6 +180,13 @@ def load_matrix(directory: str | os.PathLike[str] | None = None, *, use_cache: b
     if cache is not None:
         _store(cache, matrix)
     return matrix
+
+
+def _code_fingerprint() -> bytes:
+    """The loader's own source: a cached matrix built by other code (other records) is never reused."""
+    here = Path(__file__).resolve().parent
+    parts = [p.read_bytes() for p in sorted(here.glob("*.py"))] + [(here.parent / "models.py").read_bytes()]
+    return hashlib.sha256(b"\0".join(parts)).digest()
 
 
 def _parse(folder: Path, texts: dict[str, bytes], digest: str) -> Matrix:

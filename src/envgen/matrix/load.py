@@ -79,9 +79,9 @@ def load_cuda(r: Reader, doc: Any) -> tuple[dict[str, Toolkit], dict[int, MinorC
         node = r.mapping(node, path)
         r.unknown_keys(node, {"cuda", "linux", "windows", "source"}, path)
         cuda = r.version(r.field(node, "cuda", path), f"{path}.cuda", node, "cuda")
-        linux = r.version(r.field(node, "linux", path), f"{path}.linux", node, "linux")
+        linux = r.driver(r.field(node, "linux", path), f"{path}.linux", node, "linux")
         win = node.get("windows")
-        windows = r.version(win, f"{path}.windows", node, "windows") if win is not None else None
+        windows = r.driver(win, f"{path}.windows", node, "windows") if win is not None else None
         if cuda and linux:
             key = f"{cuda.major}.{cuda.minor}"
             if key in toolkits:
@@ -92,9 +92,9 @@ def load_cuda(r: Reader, doc: Any) -> tuple[dict[str, Toolkit], dict[int, MinorC
         path = f"minor_compat[{i}]"
         node = r.mapping(node, path)
         r.unknown_keys(node, {"major", "linux", "windows", "source"}, path)
-        linux = r.version(r.field(node, "linux", path), f"{path}.linux", node, "linux")
+        linux = r.driver(r.field(node, "linux", path), f"{path}.linux", node, "linux")
         win = node.get("windows")
-        windows = r.version(win, f"{path}.windows", node, "windows") if win is not None else None
+        windows = r.driver(win, f"{path}.windows", node, "windows") if win is not None else None
         major = node.get("major")
         if not isinstance(major, int):
             r.problem(f"{path}.major", f"expected a whole number, got {major!r}", node, "major")

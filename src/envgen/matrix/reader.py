@@ -83,6 +83,16 @@ class Reader:
             self.problem(path, f"invalid version {value!r}", node, key)
             return None
 
+    def driver(self, value: Any, path: str, node: Any = None, key: Any = None) -> Version | None:
+        """An NVIDIA driver version, kept as written (see envgen.models.DriverVersion)."""
+        from envgen.models import DriverVersion
+
+        try:
+            return DriverVersion(str(value))
+        except InvalidVersion:
+            self.problem(path, f"invalid driver version {value!r}", node, key)
+            return None
+
     def specifier(self, value: Any, path: str, node: Any = None, key: Any = None) -> SpecifierSet:
         if value in (None, "", "*"):
             return SpecifierSet()
