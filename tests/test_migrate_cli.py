@@ -164,3 +164,26 @@ def test_current_environment(capsys):
     assert code in (0, 1), err
     data = json.loads(out)
     assert data["inputs"] == ["current"]
+
+
+def test_to_conda_lock_installs_its_explicit_file(tmp_path):
+    """A conda-lock.yml target installs the exact locked packages (the explicit file envgen writes beside it)."""
+    import shutil
+
+    from tests.conftest import ROOT
+    from tests.support.cli import run_process
+
+    lock = tmp_path / "lock"
+    shutil.copytree(ROOT / "locks" / "example-2.5.1-cu118", lock)
+    src = ROOT / "tests" / "data" / "migrate" / "pt112-cu113.explicit.txt"
+    res = run_process("migrate", "--from", str(src), "--to", str(lock / "conda-lock.yml"), "--platform", "linux-64",
+                      "--shell", "bash", "--name", "old", "-o", "-")
+    assert res.code == 1, res.err
+    assert f"conda install --yes --name old --file {lock / 'conda-linux-64.lock'}" in res.out
+    (lock / "conda-linux-64.lock").unlink()  # without it: conda-lock rebuilds the named env from the lock
+    res = run_process("migrate", "--from", str(src), "--to", str(lock / "conda-lock.yml"), "--platform", "linux-64",
+                      "--shell", "bash", "--name", "old", "-o", "-")
+    assert f"conda-lock install --name old --platform linux-64 {lock / 'conda-lock.yml'}" in res.out
+    res = run_process("migrate", "--from", str(src), "--to", str(lock / "conda-lock.yml"), "--platform", "linux-64",
+                      "--shell", "bash", "-o", "-")
+    assert res.code == 2 and "--name or --prefix" in res.err

@@ -338,6 +338,14 @@ def _install(snapshot: Snapshot, target: Target, env: EnvRef) -> Step:
     argv = list(target.install)
     if argv[:2] == ["conda", "install"]:
         argv[2:2] = ["--yes", *env.conda_args()]
+    elif argv[:2] == ["conda-lock", "install"]:
+        if not env.conda_args():
+            from envgen.errors import BadInput
+
+            raise BadInput("conda-lock install needs the environment to build",
+                           hint="pass --name or --prefix (or keep the conda-<platform>.lock that envgen lock writes "
+                                "beside conda-lock.yml, which installs into the current environment)")
+        argv[2:2] = env.conda_args()
     elif argv[:1] == ["pip"]:
         argv = ["python", "-m", *argv]
     specs = tuple(s.spec for s in target.specs)

@@ -121,7 +121,11 @@ def _from_conda_lock(p: Path, platform: str) -> Target:
                        hint="pass --platform with one of those, or lock this platform")
     pkgs = [conda_package(c.name, c.version, c.build, data.channel_of(c.channel), f"{p}: {c.name}", c.url)
             for c in lock.conda.get(platform, ())]
-    argv = ("conda-lock", "install", str(p))
+    explicit = p.parent / f"conda-{platform}.lock"  # envgen lock writes it beside conda-lock.yml
+    if explicit.is_file():  # exact packages, into the environment being migrated
+        argv: tuple[str, ...] = ("conda", "install", "--file", str(explicit))
+    else:  # conda-lock builds the environment afresh from the lock
+        argv = ("conda-lock", "install", "--platform", platform, str(p))
     channels = tuple(dict.fromkeys(x.channel for x in pkgs if x.channel))
     return _lock_target("conda", platform, pkgs, argv, p, data, channels)
 
