@@ -32,6 +32,7 @@ def test_command_json_shape(capsys):
     assert {"name": "pytorch-cuda", "version": "12.1", "role": "selector"} in conda["packages"]
     assert pip["index_url"] == "https://download.pytorch.org/whl/cu121"
     assert pip["packages"][0] == {"name": "torch", "version": "2.5.1", "role": "torch"}
+    assert set(conda) == set(pip) and conda["index_url"] is None  # one schema for both installers
 
 
 @pytest.mark.parametrize("args,message,code", [
@@ -70,6 +71,13 @@ def test_env_writes_manifests_atomically_and_stably(capsys, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["environment.yml", "requirements.txt"]  # no temp files left
     assert run(capsys, *args).code == 0
     assert (out / "environment.yml").read_text() == env_yml  # byte-stable
+
+
+def test_env_regenerate_line_quotes_an_output_folder_with_spaces(capsys, tmp_path):
+    out = tmp_path / "John Smith" / "envs"
+    assert run(capsys, "env", "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "-o", str(out), *M).code == 0
+    assert f"# regenerate: envgen env --torch 1.8.1 --cuda 10.2 --platform linux-64 -o '{out}'\n" in \
+        (out / "environment.yml").read_text()
 
 
 def test_env_yml_is_valid_yaml_for_conda(capsys, tmp_path):
@@ -137,3 +145,14 @@ def test_python_dash_m_and_version():
 def test_no_color_means_plain_output():
     r = run_process("matrix", "--torch", "1.8.1", *M, env={"NO_COLOR": "1"})
     assert "\x1b[" not in r.out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["command", "--torhc", "1.8.1"], "No such option: --torhc"),
+    (["nosuchcommand"], "No such command"),
+    (["install"], "Missing argument"),
+    (["command", "--torch"], "requires an argument"),
+], ids=["misspelt-option", "unknown-command", "missing-argument", "option-without-value"])
+def test_usage_errors_exit_2_without_a_traceback(capsys, args, message):
+    r = run(capsys, *args)  # run() fails on a traceback; an exception escaping main() fails the test too
+    assert r.code == 2 and message in r.err and r.out == ""

@@ -123,3 +123,36 @@ def test_offline_after_a_lock_uses_the_cache(capsys, mirrored, tmp_path):
 def test_help_lists_the_options(capsys):
     res = run(capsys, "lock", "--help")
     assert res.code == 0 and "--mirror" in res.out and "--offline" in res.out and "--update" in res.out
+
+
+def test_update_that_changes_nothing_leaves_every_file_byte_identical(capsys, mirrored, tmp_path):
+    out = tmp_path / "my locks"  # a space: the regenerate line must quote it
+    args = [*BASE, "--installer", "conda", "-o", str(out), "numpy<1.26"]
+    assert run(capsys, "lock", *args).code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert run(capsys, "lock", *args, "--update", "mkl").code == 0
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # pixi.lock keeps depends, build numbers, sizes
+    assert f"-o '{out}' 'numpy<1.26'\n" in before["conda-lock.yml"].decode()
+
+
+def test_a_failed_solve_leaves_no_rattler_objects_for_interpreter_shutdown(capsys, mirrored, tmp_path):
+    import gc
+
+    gc.collect()
+    res = run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "numpy>=2")
+    assert res.code == 2 and "numpy<2" in res.err
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        left = {type(o).__module__ for o in gc.garbage if type(o).__module__.startswith("rattler")}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    # freed only at shutdown, py-rattler objects make the process abort (exit 134) instead of exiting 2
+    assert left == set()
+
+
+def test_an_invalid_extra_spec_is_not_blamed_on_channel_priority(capsys, mirrored, tmp_path):
+    res = run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "nump y[")
+    assert res.code == 2 and "invalid conda spec 'nump y['" in res.err
+    assert "channel-priority" not in res.err and "hint: write specs as" in res.err

@@ -97,6 +97,16 @@ def test_our_parser_reads_our_conda_lock(files, tmp_path):
     assert all(p.md5 and p.sha256 for p in lock.conda["win-64"])
 
 
+@pytest.mark.parametrize("md5", ["0" * 32, "1" * 20 + "e" + "2" * 11, "0b" + "1" * 30], ids=["digits", "float", "binary"])
+def test_a_hash_yaml_would_read_as_a_number_round_trips(files, tmp_path, md5):
+    lock = condalock.parse(_write(tmp_path, "conda-lock.yml", files))
+    odd = dataclasses.replace(lock.conda["linux-64"][0], md5=md5)
+    text = condalock.render("# h\n", ("linux-64",), lock.channels, {"linux-64": "0"}, ("envgen",),
+                            {"linux-64": (odd,)}, {})
+    (tmp_path / "odd.yml").write_text(text)
+    assert condalock.parse(tmp_path / "odd.yml").conda["linux-64"][0].md5 == md5
+
+
 def test_pixi_lock_is_read_by_rattler(files, tmp_path):
     from envgen.solver import read_pixi
 
@@ -189,6 +199,15 @@ def test_mirror_apply_and_unapply(canonical, mirrored):
     applied = m.apply(canonical)
     assert redact(applied) == mirrored
     assert m.unapply(applied) == canonical
+
+
+@pytest.mark.parametrize("canonical", ["https://pypi.org/files/numpy-1.26.4-py3-none-any.whl",
+                                       "https://download.pytorch.org/whl/cu118/torch-2.5.1%2Bcu118-cp312-linux.whl"],
+                         ids=["nested-mirror", "outer-mirror"])
+def test_mirror_unapply_takes_the_longest_mirror_prefix(canonical):
+    # one mirror host for both: the pip index under /pypi, the torch wheels at its root
+    m = load_mirrors(["https://download.pytorch.org=https://mirror.example", "https://pypi.org=https://mirror.example/pypi"])
+    assert m.unapply(m.apply(canonical)) == canonical
 
 
 def test_mirror_precedence_flag_env_file(tmp_path, monkeypatch):

@@ -110,7 +110,17 @@ def test_human_table_and_written_script(capsys, tmp_path):
     text = out.read_text()
     assert "$ErrorActionPreference = 'Stop'" in text  # Windows input -> PowerShell by default
     assert f"wrote {out}" in err
+    assert "pass -o FILE" not in err  # it was passed: no advice to pass it
     assert [p.name for p in out.parent.iterdir()] == ["migrate.ps1"]  # atomic: no temporary file left
+
+
+def test_regenerate_line_quotes_a_path_with_spaces(capsys, tmp_path):
+    listing = tmp_path / "my env" / "freeze.txt"
+    listing.parent.mkdir()
+    listing.write_text("torch==1.8.1+cu102\n")
+    code, out, _ = run(capsys, "--from", str(listing), "--torch", "2.5.1", "--cuda", "12.4", "--platform", "linux-64",
+                       "-o", "-")
+    assert code == 1 and f"# regenerate: envgen migrate --from '{listing}' --torch 2.5.1" in out
 
 
 def test_print_script_to_stdout(capsys):

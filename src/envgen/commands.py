@@ -33,9 +33,8 @@ class InstallCommand:
             "installer": self.installer, "platform": self.platform, "variant": self.variant,
             "python": self.python, "route": self.route, "command": self.command,
             "packages": [_pin_json(p) for p in self.packages], "channels": list(self.channels),
+            "index_url": self.index_url,  # null where the command names none: every object has the same keys
         }
-        if self.index_url:
-            data["index_url"] = self.index_url
         data["extra_index_urls"] = list(self.extra_index_urls)
         data["find_links"] = list(self.find_links)
         data["notes"] = list(self.notes)

@@ -15,6 +15,7 @@ from envgen.errors import BadInput
 from envgen.solver import LockedConda
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/+]*$")
+_NUMERIC = re.compile(r"[0-9]+(?:[eE][0-9]+)?|0b[01]+")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
 
 
@@ -86,16 +87,21 @@ def _conda_entry(p: LockedConda, plat: str) -> list[str]:
         out += [f"    {_s(k)}: {_s(v)}" for k, v in sorted(deps.items())]
     else:
         out.append("  dependencies: {}")
-    out += [f"  url: {_s(p.url)}", "  hash:", f"    md5: {p.md5}"]
+    out += [f"  url: {_s(p.url)}", "  hash:", f"    md5: {_hex(p.md5)}"]
     if p.sha256:
-        out.append(f"    sha256: {p.sha256}")
+        out.append(f"    sha256: {_hex(p.sha256)}")
     out += [f"  build: {_s(p.build)}", "  category: main", "  optional: false"]
     return out
 
 
+def _hex(digest: str) -> str:
+    """A hex digest, bare, unless YAML would read it as a number (all digits, 1e5, 0b101)."""
+    return f'"{digest}"' if _NUMERIC.fullmatch(digest) else digest
+
+
 def _pip_entry(w: LockedWheel) -> list[str]:
     return [f"- name: {_s(w.name)}", f"  version: {_s(w.version)}", "  manager: pip", f"  platform: {w.platform}",
-            "  dependencies: {}", f"  url: {_s(w.url)}", "  hash:", f"    sha256: {w.sha256}",
+            "  dependencies: {}", f"  url: {_s(w.url)}", "  hash:", f"    sha256: {_hex(w.sha256)}",
             "  category: main", "  optional: false"]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -22,7 +24,8 @@ def header(comment: str, *, input_hash: str, command: str, title: str = "") -> s
         f"input-hash: sha256:{input_hash}",
         f"regenerate: {command}",
     ]
-    return "".join(f"{comment} {line}\n" for line in lines)
+    # a value with a line break (a path, say) must not end the comment and leave the rest as file content
+    return "".join(f"{comment} {part}\n" for line in lines for part in re.split(r"\r\n|\r|\n", line))
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -31,8 +34,10 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        mode = _mode_for(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
+            os.chmod(tmp, mode)  # mkstemp makes the file private (0600); keep the old file's mode, else the umask's
             with os.fdopen(fd, "wb") as handle:
                 handle.write(raw)
                 handle.flush()
@@ -44,3 +49,13 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except OSError as exc:
         raise OutsideFailure(f"cannot write {path}: {exc.strerror or exc}",
                              hint="check that the folder exists and is writable") from exc
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits the written file gets: those of the file it replaces, else 0666 less the umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -97,6 +97,8 @@ def _solve_conda(spec: LockSpec, p: PlatformSpec, fetcher: Fetcher, previous: Pr
     try:
         return solver.solve(job, repodata, locked)
     except BadInput as exc:
+        if "solver" not in (exc.context or {}):  # an invalid spec, not a conflict: channel advice would mislead
+            raise
         raise _explain(exc, spec, p) from None
 
 
@@ -223,7 +225,7 @@ def read_previous(outdir: Path) -> Previous | None:
     pip: dict[str, tuple[LockedWheel, ...]] = {}
     if path.exists():
         lock: CondaLock = condalock.parse(path)
-        conda = dict(lock.conda)
+        conda = _full_records(dict(lock.conda), outdir / PIXI_LOCK)
         pip = {k: v for k, v in lock.pip.items() if v}
     for file in sorted(outdir.glob("pylock.*.toml")):
         plat = file.name[len("pylock."):-len(".toml")]
@@ -231,3 +233,16 @@ def read_previous(outdir: Path) -> Previous | None:
     if not conda and not pip:
         return None
     return Previous(conda, pip)
+
+
+def _full_records(conda: dict[str, tuple[LockedConda, ...]], pixi: Path) -> dict[str, tuple[LockedConda, ...]]:
+    """conda-lock.yml drops build numbers, sizes, constraints and virtual-package dependencies; pixi.lock keeps
+    them. Kept packages come back from the solver as given, so --update takes them from pixi.lock where it has
+    the same file (otherwise an update that changes nothing would still rewrite pixi.lock with less)."""
+    if not pixi.is_file():
+        return conda
+    try:
+        full = {p.url: p for pkgs in solver.read_pixi(pixi).values() for p in pkgs}
+    except BadInput:
+        return conda
+    return {plat: tuple(full.get(p.url, p) for p in pkgs) for plat, pkgs in conda.items()}

@@ -48,12 +48,13 @@ class Mirrors:
         return url
 
     def unapply(self, url: str) -> str:
-        """The canonical URL of a mirrored one (credentials removed)."""
-        for src, dst in self.pairs:
-            for form in (dst, redact(dst)):
-                if url == form or url.startswith(form + "/"):
-                    return src + url[len(form):]
-        return redact(url)
+        """The canonical URL of a mirrored one (credentials removed); the longest matching mirror prefix wins."""
+        found = [(form, src) for src, dst in self.pairs for form in (dst, redact(dst))
+                 if url == form or url.startswith(form + "/")]
+        if not found:
+            return redact(url)
+        form, src = max(found, key=lambda pair: len(pair[0]))
+        return src + url[len(form):]
 
     def describe(self) -> list[str]:
         return [f"{src} -> {redact(dst)}" for src, dst in self.pairs]

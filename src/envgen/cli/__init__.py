@@ -54,30 +54,54 @@ _register_all()
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the single error boundary. Library errors become `error:`/`hint:` and an exit code."""
     try:
+        code = _run(argv)
+    finally:
+        _release()
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the app and return the exit code; the handled exception is gone once this returns (see `_release`)."""
+    try:
         code = app(args=argv, prog_name="envgen", standalone_mode=False)
-        if isinstance(code, int) and code:  # typer.Exit(N) is returned, not raised, without standalone mode
-            sys.exit(code)
+        return code if isinstance(code, int) else 0  # typer.Exit(N) is returned, not raised, without standalone mode
     except EnvgenError as exc:
         from envgen.cli._common import report_error
 
         report_error(exc)
-        sys.exit(int(exc.exit_code))
+        return int(exc.exit_code)
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        return int(exc.exit_code)
     except typer.Abort:
         sys.stderr.write("error: aborted\n")
-        sys.exit(130)
+        return 130
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
-        sys.exit(130)
+        return 130
     except Exception as exc:  # click's usage errors and friends
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
+        if isinstance(exc, _click_exceptions()):
             exc.show()
-            sys.exit(int(ExitCode.BAD_INPUT))
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(int(ExitCode.BAD_INPUT))
+            return int(ExitCode.BAD_INPUT)
         raise
-    sys.exit(0)
+
+
+def _release() -> None:
+    """Free what reference cycles hold (a handled error's traceback keeps a failed solve's py-rattler objects).
+
+    Left to interpreter shutdown, rattler's threads release them while Python finalises and the process aborts
+    ("PyGILState_Release ... finalizing", exit 134 instead of 2) after about one failed solve in six.
+    """
+    import gc
+
+    gc.collect()
+
+
+def _click_exceptions() -> tuple[type[Exception], ...]:
+    """click's ClickException, from click itself and from the copy newer typer releases vendor as typer._click."""
+    found = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(name).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)

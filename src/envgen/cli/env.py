@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import List, Optional
 
@@ -76,4 +77,4 @@ def _regenerate(requests, stacks, installer, channel, with_, name, out, python) 
     if name:
         words += ["--name", name]
     words += ["-o", str(out)]
-    return " ".join(words)
+    return shlex.join(words)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import typer
@@ -122,8 +123,8 @@ def _regenerate(args: dict) -> str:
     for v in args.get("virtual") or []:
         words += ["--virtual", v]
     words += ["-o", str(args["out"])]
-    words += [f"'{p}'" if any(c in p for c in "<>=* ") else p for p in args.get("packages") or []]
-    return " ".join(words)
+    words += list(args.get("packages") or [])
+    return shlex.join(words)
 
 
 def _fetcher(mirror, offline):

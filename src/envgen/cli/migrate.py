@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import List, Optional
 
@@ -134,7 +135,7 @@ def _regenerate(froms, current, fmt, to, torch, cuda, rocm, cpu, python, plat, i
     if cpu:
         words.append("--cpu")
     words += [w for flag, value in pairs if value is not None for w in (flag, str(value))]
-    return " ".join(words)
+    return shlex.join(words)
 
 
 def _present(result, text: str, sh: str, out: Optional[str], json_out: bool, snap) -> None:
@@ -159,12 +160,10 @@ def _present(result, text: str, sh: str, out: Optional[str], json_out: bool, sna
     if out == "-":
         sys.stdout.write(text)
         return
-    _table(result)
+    _table(result, written=bool(out))
 
 
-def _table(result) -> None:
-    import shlex
-
+def _table(result, written: bool) -> None:
     from rich.table import Table
 
     con = common.console()
@@ -178,4 +177,5 @@ def _table(result) -> None:
         cmd = shlex.join(step.argv) + (f" > {step.stdout}" if step.stdout else "")
         table.add_row(str(i), step.kind, " ".join(step.packages), cmd, step.reason)
     con.print(table)
-    common.note("pass -o FILE to write the script (or -o - to print it); envgen never runs it")
+    if not written:
+        common.note("pass -o FILE to write the script (or -o - to print it); envgen never runs it")
