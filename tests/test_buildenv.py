@@ -116,12 +116,19 @@ def test_invalid_requests_exit_2_with_why_and_what_works(capsys, tmp_path, argv,
 
 
 ARCHS = [("sm_86", "8.6"), ("8.6", "8.6"), ("sm_80,sm_90", "8.0;9.0"), ("7.5;8.6+PTX", "7.5;8.6+PTX"),
-         ("12.0", "12.0"), ("compute_70", "7.0")]
+         ("12.0", "12.0"), ("compute_70", "7.0"), ("sm_100", "10.0"), ("sm_120+PTX", "12.0+PTX"), ("86", "8.6")]
 
 
 @pytest.mark.parametrize("text,expected", ARCHS, ids=[a[0] for a in ARCHS])
 def test_arch_normalized(text, expected):
     assert normalize_arch(text) == expected
+
+
+def test_unknown_arch_is_refused_with_the_known_ones(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "--torch", "2.6.0", "--cuda", "12.6", "--platform", "linux-64",
+                             "--arch", "sm_99", "-o", str(tmp_path / "out"))
+    assert code == 2 and "unknown CUDA architecture 'sm_99'" in err and "hint: known: " in err and "12.0" in err
+    assert not (tmp_path / "out").exists()
 
 
 def _fake_bin(folder: Path, scripts: dict[str, str]) -> Path:

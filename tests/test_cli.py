@@ -41,7 +41,7 @@ def test_command_json_shape(capsys):
     (["command", "--torch", "one.eight"], "invalid torch version", 2),
     (["command", "--torch", "2.5.1", "--platform", "win-32"], "32-bit Windows", 2),
     (["command", "--torch", "2.5.1", "--platform", "amiga-68k"], "unknown platform", 2),
-    (["command", "--cuda", "10.2", "--cpu"], "choose one variant", 2),
+    (["command", "--cuda", "10.2", "--cpu"], "choose one variant", 2),  # and a hint (checked below)
     (["command", "--installer", "apt"], "unknown installer", 2),
     (["matrix", "--torch", "9.9"], "unknown torch version 9.9", 2),
     (["env", "--torch", "1.8.1", "--python", "3.12", "--platform", "linux-64", "--dry-run"],
@@ -156,3 +156,10 @@ def test_no_color_means_plain_output():
 def test_usage_errors_exit_2_without_a_traceback(capsys, args, message):
     r = run(capsys, *args)  # run() fails on a traceback; an exception escaping main() fails the test too
     assert r.code == 2 and message in r.err and r.out == ""
+
+
+def test_every_refusal_has_a_hint(capsys):
+    for args in (["command", "--cuda", "10.2", "--cpu"], ["command", "--torch", "1.8.1", "--cuda", "11.3",
+                                                         "--platform", "linux-64"]):
+        r = run(capsys, *args, *M)
+        assert r.code == 2 and "\nhint: " in r.err, r.err

@@ -156,3 +156,18 @@ def test_an_invalid_extra_spec_is_not_blamed_on_channel_priority(capsys, mirrore
     res = run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "nump y[")
     assert res.code == 2 and "invalid conda spec 'nump y['" in res.err
     assert "channel-priority" not in res.err and "hint: write specs as" in res.err
+
+
+def test_solver_failures_quote_the_whole_spec(matrix):
+    """The matrix's reason names the spec as written in the manifest (blas=*=mkl, not blas=*)."""
+    from packaging.version import Version
+
+    from envgen.lockinput import reasons
+    from envgen.models import Accel
+    from envgen.resolve import Request, resolve_one
+
+    stack = resolve_one(matrix, Request(torch=Version("1.8.1"), accel=Accel.parse("cu102"), platform="linux-64",
+                                        installer="conda"))
+    found = dict(reasons([stack]))
+    assert found["blas"].startswith("blas=*=mkl: ")
+    assert found["__cuda"].startswith("CUDA 10.2 needs an NVIDIA driver >= 440.33")

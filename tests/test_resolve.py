@@ -132,3 +132,10 @@ def test_pin_specs_parse_in_rattler(mini):
         for pin in resolve_one(mini, request_).all_pins():
             MatchSpec(pin.conda_spec())
     assert MatchSpec(Pin("pytorch", "=2.5.1", "torch", build="cuda*").conda_spec()).build == "cuda*"
+
+
+def test_a_companion_without_a_release_is_explained(mini):
+    """--with torchtext for a release that has none: left out, and the notes say so."""
+    s = resolve_one(mini, req("2.5.1", "cu124", installer="pip", companions=("torchvision", "torchtext")))
+    assert [p.name for p in s.packages if p.role != "pin"] == ["torch", "torchvision"]
+    assert any("torchtext was asked for" in n for n in s.notes)

@@ -237,20 +237,31 @@ def gcc_range(era: SourceEra, host: HostCompiler | None) -> SpecifierSet:
     return SpecifierSet(spec + (f",<{host.gcc_max + 1}" if host else ""))
 
 
-def normalize_arch(text: str) -> str:
-    """'sm_86' or '8.6' or '8.6;9.0+PTX' -> '8.6;9.0+PTX'."""
+def normalize_arch(text: str, known: set[str] | None = None) -> str:
+    """'sm_86', 'sm_120' or '8.6' or '8.6;9.0+PTX' -> '8.6;9.0+PTX'; with `known`, unknown architectures are refused."""
     parts = []
     for item in re.split(r"[;, ]+", text.strip()):
         if not item:
             continue
-        m = re.fullmatch(r"(?:sm_|compute_)?(\d)(\d)(\+PTX)?|(\d+)\.(\d)(\+PTX)?", item, re.I)
+        m = re.fullmatch(r"(?:sm_|compute_)(\d+)(\d)(\+PTX)?|(\d)(\d)(\+PTX)?|(\d+)\.(\d)(\+PTX)?", item, re.I)
         if not m:
-            raise BadInput(f"invalid CUDA architecture {item!r}", hint="write 8.6, sm_86 or 8.6+PTX")
-        major, minor, ptx = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6))
-        parts.append(f"{major}.{minor}{'+PTX' if ptx else ''}")
+            raise BadInput(f"invalid CUDA architecture {item!r}", hint="write 8.6, sm_86, sm_120 or 8.6+PTX")
+        groups = next(m.groups()[i:i + 3] for i in (0, 3, 6) if m.groups()[i] is not None)
+        major, minor, ptx = groups
+        if known is not None and f"{int(major)}.{minor}" not in known:
+            raise BadInput(f"unknown CUDA architecture {item!r} (compute capability {int(major)}.{minor})",
+                           hint="known: " + ", ".join(sorted(known, key=lambda k: tuple(map(int, k.split("."))))))
+        parts.append(f"{int(major)}.{minor}{'+PTX' if ptx else ''}")
     if not parts:
         raise BadInput("empty --arch", hint="write 8.6, sm_86 or 8.6+PTX")
     return ";".join(parts)
+
+
+def _known_archs(bm: BuildMatrix) -> set[str]:
+    """Compute capabilities of the NVIDIA architectures in matrices/gpus.yaml."""
+    from envgen.matrix import load_matrix
+
+    return {f"{a.cc.major}.{a.cc.minor}" for a in load_matrix(bm.directory).archs.values() if a.sm.startswith("sm_")}
 
 
 def _env(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: Layout, cuda: Version | None,
@@ -271,7 +282,7 @@ def _env(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: Layout, cud
         env.append((layout.cuda_var, req.cuda_home or layout.cuda_home.format(cuda=cuda)))
         explicit = req.arch not in (None, "all", "auto")
         if explicit:
-            arch, why = normalize_arch(req.arch or ""), "from --arch"
+            arch, why = normalize_arch(req.arch or "", _known_archs(bm)), "from --arch"
         elif req.gpus and req.arch != "all":
             arch, why = normalize_arch(";".join(req.gpus)), "the GPUs found on this machine (--arch all: every binary arch)"
         else:

@@ -68,7 +68,8 @@ def reasons(stacks: list[Stack]) -> tuple[tuple[str, str], ...]:
     for s in stacks:
         for p in s.packages + s.constraints:
             if p.why and p.role not in ("torch",):
-                found.setdefault(p.name, f"{p.name}{p.constraint}: {p.why}")
+                spec = p.conda_spec() if s.installer == "conda" and not p.pip else p.pip_spec()
+                found.setdefault(p.name, f"{spec}: {p.why}")
         if s.driver_floor is not None and s.accel.kind == "cuda":
             found.setdefault("__cuda", f"CUDA {s.accel.dotted} needs an NVIDIA driver >= {s.driver_floor} "
                                        f"({s.platform})")

@@ -58,6 +58,9 @@ def _env_body(stack: Stack, name: str | None) -> str:
     lines += [f"  - {c}" for c in stack.channels]
     if stack.route.override_channels:
         lines.append("  - nodefaults")
+    elif "defaults" not in stack.channels:
+        # `conda install -c X` means X, then defaults; named here so the file means the same under any .condarc
+        lines.append("  - defaults")
     lines += ["dependencies:", f"  - python={stack.python}"]
     for pin in stack.conda_pins():
         lines.append(f"  - {_yaml_scalar(pin.conda_spec())}" + _why(pin))

@@ -25,6 +25,7 @@ class Request:
     installer: str | None = None
     family: str | None = None
     companions: tuple[str, ...] = DEFAULT_COMPANIONS
+    notes: tuple[str, ...] = ()  # why the request is what it is (e.g. what --cuda auto detected)
 
     def describe(self) -> str:
         parts = [f"torch {self.torch}" if self.torch else "torch (newest)"]
@@ -155,7 +156,7 @@ def candidate_builds(matrix: Matrix, request: Request) -> list[Build]:
 
 
 def _choose(matrix: Matrix, request: Request, candidates: list[Build]) -> tuple[Build, list[str]]:
-    notes: list[str] = []
+    notes: list[str] = list(request.notes)
     newest = max(b.torch for b in candidates)
     if request.torch is None:
         notes.append(f"no torch version given: chose {newest}, the newest that fits the request")
@@ -183,7 +184,7 @@ def _stack(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> 
     if request.python is None:
         notes.append(f"no Python given: chose {python}, the newest with binaries for this build")
     ctx = template_context(build, release, python, request.platform)
-    packages = _packages(route, build, release, request, ctx)
+    packages = _packages(route, build, release, request, ctx, notes)
     constraints = tuple(_constraint_pins(matrix, build, request.platform, python, route.installer))
     channels = _channels(route, build, constraints)
     facts = release.accel.get(build.accel.tag)
@@ -247,12 +248,16 @@ def wheel_platform(platform: str) -> str:
 
 
 def _packages(route: Route, build: Build, release: Release, request: Request,
-              ctx: dict[str, str]) -> tuple[Pin, ...]:
+              ctx: dict[str, str], notes: list[str]) -> tuple[Pin, ...]:
     versions = dict(release.companions, **build.versions)
     versions["torch"] = str(release.torch)
     names = dict(route.names, **build.names)
     roles = ["torch"] + [r for r in ROLES[1:] if r in request.companions and versions.get(r)]
     pins: list[Pin] = []
+    for role in request.companions if request.companions != DEFAULT_COMPANIONS else ():  # only what was asked for
+        if role not in roles:
+            notes.append(f"{role} was asked for, but no {role} release pairs with torch {release.torch}"
+                         " in the matrix; it is left out")
     for role in roles:
         name = names.get(role, role)
         if not name or name == "-":  # a build may drop a companion that its route never carried

@@ -14,7 +14,8 @@ def parse_accel(cuda: str | None, rocm: str | None, cpu: bool, xpu: bool = False
     """The variant flags; returns 'auto' for --cuda auto (resolved by detection)."""
     given = [x for x in (cuda, rocm, cpu or None, xpu or None) if x]
     if len(given) > 1:
-        raise BadInput("choose one variant: --cuda, --rocm, --cpu or --xpu")
+        raise BadInput("choose one variant: --cuda, --rocm, --cpu or --xpu",
+                       hint="pass only one of --cuda X, --rocm X, --cpu, --xpu (or none for the newest CUDA build)")
     if cuda is not None:
         if cuda.strip().lower() == "auto":
             return "auto"
@@ -72,15 +73,26 @@ def build_requests(matrix: Matrix, *, torch: str | None, cuda: str | None, rocm:
     accel = parse_accel(cuda, rocm, cpu, xpu)
     torch_v = parse_version(torch, "torch version") if torch else None
     py = PyVer.parse(python) if python else None
+    companions = parse_companions(with_)
+    if accel == "auto":
+        return _auto_requests(matrix, plats, torch_v, py, inst, family, companions)
+    return [Request(torch=torch_v, accel=accel, platform=plat, python=py, installer=inst, family=family,
+                    companions=companions) for plat in dict.fromkeys(plats)]
+
+
+def _auto_requests(matrix: Matrix, plats: list[str], torch_v, py, inst, family, companions) -> list[Request]:
+    """`--cuda auto`: detection per platform and installer (the best variant differs between them), with reasons."""
+    from envgen.detect import choose
+    from envgen.probe import probe
+
+    facts = probe(include_torch=False)
     out = []
     for plat in dict.fromkeys(plats):
-        a = accel
-        if a == "auto":
-            from envgen.detect import auto_accel
-            from envgen.probe import probe
-
-            a, _reasons = auto_accel(matrix, probe(include_torch=False), torch=torch_v, platform=plat,
-                                     installer=inst)
-        out.append(Request(torch=torch_v, accel=a, platform=plat, python=py, installer=inst, family=family,
-                           companions=parse_companions(with_)))
+        for installer in ([inst] if inst else ["conda", "pip"]):
+            choice = choose(matrix, facts, torch=torch_v, platform=plat, installer=installer)
+            if choice.torch is None and inst is None:
+                continue  # nothing of this installer for this platform: the other one answers
+            notes = tuple(f"--cuda auto: {r}" for r in choice.reasons)
+            out.append(Request(torch=torch_v or choice.torch, accel=choice.accel, platform=plat, python=py,
+                               installer=installer, family=family, companions=companions, notes=notes))
     return out
