@@ -139,3 +139,13 @@ def test_a_companion_without_a_release_is_explained(mini):
     s = resolve_one(mini, req("2.5.1", "cu124", installer="pip", companions=("torchvision", "torchtext")))
     assert [p.name for p in s.packages if p.role != "pin"] == ["torch", "torchvision"]
     assert any("torchtext was asked for" in n for n in s.notes)
+
+
+@pytest.mark.parametrize("accel,words", [
+    ("11.3", "matrix note: the previous-versions page says cudatoolkit=11.3"),  # the page's known error
+    ("11.9", "no PyTorch build of any release uses CUDA 11.9"),                # a CUDA that never existed
+], ids=["page-error", "no-such-cuda"])
+def test_refusal_says_what_the_matrix_knows(mini, accel, words):
+    with pytest.raises(Refusal) as exc:
+        resolve(mini, req("1.8.1", accel))
+    assert words in exc.value.message

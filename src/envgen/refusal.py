@@ -33,7 +33,27 @@ def refuse(matrix: Matrix, request) -> Refusal:
             pys = sorted({str(p) for b in loose for p in b.python.get(request.platform, ())},
                          key=lambda s: Version(s.rstrip("t")))
             message += f": Python {request.python} has no binaries (this build has Python {', '.join(pys)})"
+    if request.accel is not None and request.accel.kind == "cuda" and matrix.toolkit(request.accel.version) is None:
+        message += f" (no PyTorch build of any release uses CUDA {request.accel.dotted})"
+    known = _notes_about(matrix, request)
+    if known:
+        message += f" (matrix note: {known})"
     return Refusal(message, alternatives=tuple(alternatives(matrix, request)), context=context)
+
+
+def _notes_about(matrix: Matrix, request) -> str | None:
+    """A note of the release that names the requested variant (e.g. a page that lists a build that never existed)."""
+    import re
+
+    rel = matrix.release(request.torch) if request.torch is not None else None
+    if rel is None or request.accel is None or request.accel.kind not in ("cuda", "rocm"):
+        return None
+    words = {request.accel.dotted, request.accel.tag}
+    notes = list(rel.notes) + [n for b in rel.builds for n in b.notes]
+    for note in notes:
+        if any(re.search(rf"(?<![\d.]){re.escape(w)}(?![\d])", note) for w in words):
+            return note
+    return None
 
 
 def _what(request) -> str:
