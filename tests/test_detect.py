@@ -218,3 +218,16 @@ def test_detect_text_and_bad_input(capsys, monkeypatch):
     assert code == 2 and "no torch 0.0.1" in err
     code, _, err = run(["detect", "--platform", "amiga"], capsys)
     assert code == 2 and "unknown platform" in err
+
+
+@pytest.mark.parametrize("platform,floor", [("linux-64", "525.60.13"), ("win-64", "527.41")])
+def test_minor_version_compatibility_is_offered_not_chosen(matrix, platform, floor):
+    """A 12.1 driver gets a build within its full floor, plus the newer torch it could run through minor-version
+    compatibility, named with the floor for that OS."""
+    from envgen.detect import choose
+
+    facts = Facts(**{**LINUX, "platform": platform}, env={"ENVGEN_CUDA": "12.1"})
+    choice = choose(matrix, facts, platform=platform, installer="pip")
+    assert choice.accel.kind == "cuda" and choice.accel.version <= Version("12.1")
+    alt = next(r for r in choice.reasons if "minor-version compatibility" in r)
+    assert f"driver >= {floor}" in alt and "--torch " in alt

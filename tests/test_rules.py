@@ -295,7 +295,14 @@ def test_missing_mkl(matrix, facts, first_fix):
     assert f.severity == "error" and f.fix[0].startswith(first_fix)
 
 
-@pytest.mark.parametrize("base", [LINUX, WIN], ids=["linux", "windows"])
+def test_mkl_2024_1_ijit_is_a_linux_break(matrix):
+    """The iJIT_NotifyEvent break is Linux's (libtorch_cpu.so); a Windows env with mkl 2024.1 is not flagged for it."""
+    facts = Facts(**WIN, torch="2.2.2", torch_cuda="12.1", install_method="conda", channel="pytorch",
+                  packages=pkgs(("pytorch", "2.2.2", "conda", "pytorch"), ("mkl", "2024.1.0", "conda", "defaults")))
+    assert "mkl_2024_1_ijit" not in [f.cause for f in diagnose(matrix, facts)]
+
+
+@pytest.mark.parametrize("base", [LINUX], ids=["linux"])
 def test_mkl_2024_1_ijit(matrix, base):
     facts = Facts(**base, torch="2.2.2", torch_cuda="12.1", install_method="conda", channel="pytorch",
                   packages=pkgs(("pytorch", "2.2.2", "conda", "pytorch"), ("mkl", "2024.1.0", "conda", "defaults")))

@@ -63,6 +63,8 @@ def choose(matrix: Matrix, facts: Facts, *, torch: Version | None = None, platfo
             if ccs and known_archs(rel, best.accel) is None:
                 reasons.append(f"the matrix lists no architectures for torch {rel.torch} {best.accel.tag}; "
                                "judged by the release's other builds")
+            if alt := _minor_compat_alternative(matrix, releases[:index], platform, installer, ccs, ceiling, os_name):
+                reasons.append(alt)
             return Choice(installer, rel.torch, best.accel, tuple(reasons))
         if index == 0:
             reasons.append(_why_not(matrix, rel, builds, usable, ccs, ceiling, platform))
@@ -75,6 +77,24 @@ def choose(matrix: Matrix, facts: Facts, *, torch: Version | None = None, platfo
     reasons.append("chose the CPU build: no CUDA build fits this driver and GPU"
                    + (f"; torch {hint} has one (--torch {hint})" if hint else ""))
     return Choice(installer, releases[0].torch, CPU, tuple(reasons))
+
+
+def _minor_compat_alternative(matrix: Matrix, newer: list, platform: str, installer: str | None, ccs,
+                              ceiling: Version, os_name: str) -> str | None:
+    """A newer torch whose build has the driver's CUDA major: it runs through minor-version compatibility."""
+    compat = matrix.minor_compat.get(ceiling.major)
+    floor = (compat.driver_windows if os_name == "windows" else compat.driver_linux) if compat else None
+    if floor is None:
+        return None
+    for rel in newer:
+        same_major = [b for b in _cuda_builds(matrix, rel, platform, installer)
+                      if b.accel.version.major == ceiling.major and not missing_archs(matrix, rel, b.accel, ccs)]
+        if same_major:
+            best = max(same_major, key=lambda b: b.accel.version)
+            return (f"torch {rel.torch} {best.accel.tag} would also run on this driver through CUDA minor-version "
+                    f"compatibility (any CUDA {ceiling.major}.x on a driver >= {floor}; "
+                    f"no PTX JIT): pass --torch {rel.torch} --cuda {best.accel.dotted} to choose it")
+    return None
 
 
 def cuda_ceiling(matrix: Matrix, facts: Facts, os_name: str) -> tuple[Version | None, str]:
