@@ -117,7 +117,7 @@ def test_pixi_lock_is_read_by_rattler(files, tmp_path):
 
 @pytest.mark.parametrize("plat,tag", [("linux-64", "linux_x86_64"), ("win-64", "win_amd64")])
 def test_pylock_validates_and_matches_requirements(files, plat, tag):
-    import tomllib
+    from envgen.compat import tomllib
     from packaging.pylock import Pylock
 
     lock = Pylock.from_dict(tomllib.loads(files[f"pylock.{plat}.toml"]))

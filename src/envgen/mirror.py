@@ -69,7 +69,7 @@ def parse_pair(text: str, where: str) -> tuple[str, str]:
 
 
 def _from_file(path: Path) -> list[tuple[str, str]]:
-    import tomllib
+    from envgen.compat import tomllib
 
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -6,7 +6,7 @@ import platform as _platform
 import re
 import sys
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum
 from typing import Literal
 
 from packaging.version import InvalidVersion, Version
@@ -20,7 +20,7 @@ OS_OF = {"linux": "linux", "win": "windows", "osx": "macos"}
 AccelKind = Literal["cpu", "cuda", "rocm", "xpu", "mps"]
 
 
-class Installer(StrEnum):
+class Installer(str, Enum):
     CONDA = "conda"
     PIP = "pip"
 

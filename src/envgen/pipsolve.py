@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-import tomllib
+from envgen.compat import tomllib
 
 from envgen.condalock import LockedWheel
 from envgen.errors import BadInput, OutsideFailure

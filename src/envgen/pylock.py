@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import tomllib
+from envgen.compat import tomllib
 
 from envgen.condalock import LockedWheel
 from envgen.errors import BadInput
