@@ -135,21 +135,18 @@ def test_update_that_changes_nothing_leaves_every_file_byte_identical(capsys, mi
     assert f"-o '{out}' 'numpy<1.26'\n" in before["conda-lock.yml"].decode()
 
 
-def test_a_failed_solve_leaves_no_rattler_objects_for_interpreter_shutdown(capsys, mirrored, tmp_path):
-    import gc
+def test_a_failed_solve_exits_2_not_an_abort_at_shutdown(mirrored, tmp_path):
+    """A failed solve exits 2 in a real process, every time.
 
-    gc.collect()
-    res = run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "numpy>=2")
-    assert res.code == 2 and "numpy<2" in res.err
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        gc.collect()
-        left = {type(o).__module__ for o in gc.garbage if type(o).__module__.startswith("rattler")}
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-    # freed only at shutdown, py-rattler objects make the process abort (exit 134) instead of exiting 2
-    assert left == set()
+    A reviewer saw about 1 such process in 6 abort at interpreter shutdown (exit 134, py-rattler objects freed while
+    Python finalised) before `envgen.cli._release`; 50 runs here without that fix did not reproduce it, so this
+    checks the behaviour users see, not that mechanism. (An in-process gc check of it was timing-dependent.)"""
+    from tests.support.cli import run_process
+
+    for i in range(4):
+        res = run_process("lock", *BASE, "--installer", "conda", "-o", str(tmp_path / str(i)), "numpy>=2")
+        assert res.code == 2, f"run {i}: exit {res.code}\n{res.err[-800:]}"
+        assert "numpy<2" in res.err and "Fatal Python error" not in res.err
 
 
 def test_an_invalid_extra_spec_is_not_blamed_on_channel_priority(capsys, mirrored, tmp_path):
