@@ -294,3 +294,18 @@ def test_unreachable_host_names_the_url_and_what_to_try(tmp_path):
         dead.repodata(PT, "noarch")
     assert "http://127.0.0.1:9/pytorch/noarch/repodata.json" in err.value.message
     assert "proxy" in err.value.hint and "--mirror" in err.value.hint and "--offline" in err.value.hint
+
+
+def test_slow_downloads_show_progress(tmp_path):
+    """A download that takes over a second reports progress lines (the CLI prints them on stderr), then done."""
+    srv = server()
+    srv.faults["/conda/pytorch/noarch/repodata.json"] = "slow"
+    lines: list[str] = []
+    slow = Fetcher(load_mirrors(mirror_pairs(srv.url)), root=tmp_path, report=lines.append)
+    try:
+        path = slow.repodata(PT, "noarch")
+    finally:
+        srv.faults.pop("/conda/pytorch/noarch/repodata.json")
+    assert path is not None and path.read_bytes()
+    assert any(line.startswith("downloading noarch/repodata.json: ") and "%" in line for line in lines), lines
+    assert lines[-1].endswith(" done")

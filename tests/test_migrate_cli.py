@@ -197,3 +197,30 @@ def test_to_conda_lock_installs_its_explicit_file(tmp_path):
     res = run_process("migrate", "--from", str(src), "--to", str(lock / "conda-lock.yml"), "--platform", "linux-64",
                       "--shell", "bash", "-o", "-")
     assert res.code == 2 and "--name or --prefix" in res.err
+
+
+def test_to_pylock_installs_with_pip_and_hashes(tmp_path):
+    """A pylock target installs its hashed requirements file (written beside it) with the env's own pip;
+    without that file the script names uv, which can read a pylock."""
+    from envgen import lockfile
+    from tests.support.cli import run_process
+    from tests.test_lockfile import _spec
+    from tests.support.lockenv import mirror_pairs, server
+    from envgen.mirror import load_mirrors
+    from envgen.netcache import Fetcher
+
+    fetcher = Fetcher(load_mirrors(mirror_pairs(server().url)), root=tmp_path / "cache")
+    lock = tmp_path / "lock"
+    lockfile.write_all(lockfile.render_all(lockfile.solve_all(_spec(("linux-64",)), fetcher)), lock)
+    freeze = tmp_path / "freeze.txt"
+    freeze.write_text("torch==1.7.1+cu101\nnumpy==1.19.5\n")
+    pylock = lock / "pylock.linux-64.toml"
+    res = run_process("migrate", "--from", str(freeze), "--to", str(pylock), "--platform", "linux-64",
+                      "--shell", "bash", "-o", "-")
+    assert res.code == 1, res.err
+    hashed = lock / "requirements-linux-64.txt"
+    assert f"python -m pip install --no-deps --require-hashes -r {hashed}" in res.out
+    hashed.unlink()
+    res = run_process("migrate", "--from", str(freeze), "--to", str(pylock), "--platform", "linux-64",
+                      "--shell", "bash", "-o", "-")
+    assert f"uv pip install --no-deps -r {pylock}" in res.out

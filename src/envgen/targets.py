@@ -148,7 +148,12 @@ def _from_pylock(p: Path, platform: str) -> Target:
 
     data = load_migrate_data()
     pkgs = [pip_package(w.name, w.version, f"{p}: {w.name}", w.url) for w in read_pylock(p, platform)]
-    return _lock_target("pip", platform, pkgs, ("uv", "pip", "install", "--no-deps", "-r", str(p)), p, data)
+    hashed = p.parent / f"requirements-{p.stem.split('.', 1)[1] if '.' in p.stem else platform}.txt"
+    if hashed.is_file():  # envgen lock writes it beside the pylock: plain pip installs it, hashes checked
+        argv: tuple[str, ...] = ("python", "-m", "pip", "install", "--no-deps", "--require-hashes", "-r", str(hashed))
+    else:  # pip cannot install a pylock yet; uv can (it must be on PATH in the environment being changed)
+        argv = ("uv", "pip", "install", "--no-deps", "-r", str(p))
+    return _lock_target("pip", platform, pkgs, argv, p, data)
 
 
 def _from_environment_yml(p: Path, data: MigrateData, platform: str) -> Target:

@@ -8,6 +8,8 @@ of the body, and `If-None-Match` is answered with 304, so client caches can be t
 
 from __future__ import annotations
 
+import time
+
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -72,6 +74,16 @@ def _handler(state: Served) -> type[BaseHTTPRequestHandler]:
             etag = '"' + hashlib.sha256(body).hexdigest() + '"'
             if fault == "" and self.headers.get("If-None-Match") == etag:
                 return self._send(304, b"", etag=etag)
+            if fault == "slow":  # the body in four parts over ~1.6 s: long enough for progress lines
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                step = max(1, len(body) // 4 + 1)
+                for i in range(0, len(body), step):
+                    self.wfile.write(body[i:i + step])
+                    self.wfile.flush()
+                    time.sleep(0.4)
+                return None
             if fault == "drop":
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
