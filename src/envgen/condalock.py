@@ -109,15 +109,10 @@ def _pip_entry(w: LockedWheel) -> list[str]:
 
 def parse(path: Path) -> CondaLock:
     """Read and check a conda-lock.yml (ours or conda-lock's); BadInput says which entry is wrong."""
-    from ruamel.yaml import YAML, YAMLError
+    from envgen.fileio import parse_yaml, read_text
 
-    try:
-        data = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}", hint="check the lockfile path") from None
-    except YAMLError as exc:
-        raise BadInput(f"{path} is not valid YAML: {str(exc).splitlines()[0]}",
-                       hint="the file was damaged or edited by hand; re-create it with `envgen lock`") from None
+    data = parse_yaml(read_text(path, hint="check the lockfile path"), str(path),
+                      hint="the file was damaged or edited by hand; re-create it with `envgen lock`")
     meta = _need(data, dict, path, "the file")
     if meta.get("version") != 1:
         raise BadInput(f"{path}: unsupported conda-lock format version {meta.get('version')!r}",

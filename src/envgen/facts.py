@@ -299,11 +299,6 @@ _CONVERTERS = {
 
 def load_facts_text(text: str, where: str) -> Facts:
     """Parse a YAML (or JSON) facts document. Scalars are read as text, so `python: 3.10` stays 3.10."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from envgen.fileio import parse_yaml
 
-    try:
-        doc = YAML(typ="base").load(text)
-    except YAMLError as exc:
-        raise BadInput(f"{where}: not valid YAML: {str(exc).splitlines()[0]}", hint="see docs/doctor.md") from None
-    return from_mapping(doc, where)
+    return from_mapping(parse_yaml(text, where, hint="see docs/doctor.md", typ="base"), where)

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from envgen import __version__
-from envgen.errors import OutsideFailure
+from envgen.errors import BadInput, OutsideFailure
 
 
 def sha256_text(text: str) -> str:
@@ -59,3 +59,24 @@ def _mode_for(path: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def read_text(path: Path | str, hint: str) -> str:
+    """A user's file as text; a file that cannot be read is bad input naming it."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", hint=hint) from None
+
+
+def parse_yaml(text: str, where: str, hint: str, typ: str = "safe"):
+    """YAML from a user's file; a syntax error is bad input saying where (`typ="base"` keeps scalars as text)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ=typ).load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise BadInput(f"{where}: not valid YAML{line}: {str(exc).splitlines()[0]}", hint=hint) from None

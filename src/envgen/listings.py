@@ -101,14 +101,9 @@ def conda_explicit(text: str, data: MigrateData, origin: str) -> Snapshot:
 
 def conda_env(text: str, data: MigrateData, origin: str) -> Snapshot:
     """`conda env export` YAML: name, channels, dependencies (`name=version=build`, `channel::name`), pip list."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from envgen.fileio import parse_yaml
 
-    try:
-        doc = YAML(typ="safe").load(text)
-    except YAMLError as exc:
-        raise BadInput(f"{origin}: not valid YAML: {str(exc).splitlines()[0]}",
-                       hint="pass the file `conda env export` wrote") from None
+    doc = parse_yaml(text, origin, hint="pass the file `conda env export` wrote")
     if not isinstance(doc, dict) or not isinstance(doc.get("dependencies"), list):
         raise BadInput(f"{origin}: no `dependencies:` list", hint="pass the file `conda env export` wrote")
     packages: list[Package] = []

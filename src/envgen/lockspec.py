@@ -154,14 +154,10 @@ def qualify(spec: str, known: dict[str, str]) -> str:
 
 def read_environment_yml(path: Path) -> dict:
     """name, channels, conda specs, pip requirements and pip options of a user's environment.yml."""
-    from ruamel.yaml import YAML, YAMLError
+    from envgen.fileio import parse_yaml, read_text
 
-    try:
-        data = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}", hint="check the path given to --from") from None
-    except YAMLError as exc:
-        raise BadInput(f"{path} is not valid YAML: {exc}", hint="fix the file; `conda env export` writes this format") from None
+    data = parse_yaml(read_text(path, hint="check the path given to --from"), str(path),
+                      hint="fix the file; `conda env export` writes this format")
     if not isinstance(data, dict) or not isinstance(data.get("dependencies", []), list):
         raise BadInput(f"{path}: expected a mapping with a `dependencies:` list", hint="see conda's environment.yml format")
     conda, pip, options = [], [], {"index_url": None, "extra_index_urls": [], "find_links": []}
