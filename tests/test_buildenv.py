@@ -116,7 +116,7 @@ def test_invalid_requests_exit_2_with_why_and_what_works(capsys, tmp_path, argv,
 
 
 ARCHS = [("sm_86", "8.6"), ("8.6", "8.6"), ("sm_80,sm_90", "8.0;9.0"), ("7.5;8.6+PTX", "7.5;8.6+PTX"),
-         ("12.0", "12.0"), ("compute_70", "7.0"), ("sm_100", "10.0"), ("sm_120+PTX", "12.0+PTX"), ("86", "8.6")]
+         ("12.0", "12.0"), ("compute_70", "7.0"), ("sm_100", "10.0"), ("sm_120+PTX", "12.0+PTX"), ("86", "8.6"), ("sm_90a", "9.0")]
 
 
 @pytest.mark.parametrize("text,expected", ARCHS, ids=[a[0] for a in ARCHS])

@@ -160,6 +160,7 @@ def test_usage_errors_exit_2_without_a_traceback(capsys, args, message):
 
 def test_every_refusal_has_a_hint(capsys):
     for args in (["command", "--cuda", "10.2", "--cpu"], ["command", "--torch", "1.8.1", "--cuda", "11.3",
-                                                         "--platform", "linux-64"]):
+                                                         "--platform", "linux-64"],
+                 ["command", "--channel", "pypi", "--installer", "conda"]):
         r = run(capsys, *args, *M)
         assert r.code == 2 and "\nhint: " in r.err, r.err

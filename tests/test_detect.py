@@ -10,7 +10,8 @@ import pytest
 from packaging.version import Version
 
 from envgen.cli import main
-from envgen.detect import arch_cc, auto_accel, choose, runs_on
+from envgen.detect import auto_accel, choose, runs_on
+from envgen.models import arch_cc
 from envgen.errors import BadInput
 from envgen.facts import Facts, Gpu
 

@@ -136,3 +136,21 @@ def test_driver_versions_print_as_nvidia_writes_them(mini):
     assert str(mini.toolkits["10.2"].driver_linux) == "440.33"
     compat = mini.minor_compat[11]
     assert str(compat.driver_linux) == "450.80.02"
+
+
+def test_a_pip_build_without_a_wheel_source_is_reported(mdir):
+    """A pip build must say where its wheels are: an index, find-links or its own wheel_url."""
+    _edit(mdir / "channels.yaml", "    find_links: [https://download.pytorch.org/whl/torch_stable.html]\n", "")
+    with pytest.raises(MatrixError) as exc:
+        load_matrix(mdir, use_cache=False)
+    assert any("route pip-find-links" in p and "needs a wheel_url, index_url" in p for p in exc.value.problems)
+
+
+def test_families_come_from_the_routes(mini):
+    from envgen.errors import BadInput
+    from envgen.selection import parse_family
+
+    assert parse_family(mini, "peterjc123", None) == ("peterjc123", "conda")
+    with pytest.raises(BadInput) as exc:
+        parse_family(mini, "pypi", "conda")
+    assert "drop --installer" in exc.value.hint and "conda-forge" in exc.value.hint

@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from envgen.errors import BadInput, Refusal
 from envgen.matrix.build import BuildMatrix, HostCompiler, Layout, SourceEra
-from envgen.models import Accel, PyVer, os_of
+from envgen.models import Accel, PyVer, arch_cc, os_of
 
 DEFAULT_COMMAND = ("python", "setup.py", "develop")
 
@@ -132,7 +132,9 @@ def _probe(req: BuildRequest) -> Version:
 def _python(bm: BuildMatrix, era: SourceEra, req: BuildRequest) -> PyVer:
     pys = tuple(sorted(bm.pythons(era, req.torch, req.platform), key=lambda p: p.sort_key))
     if not pys:
-        raise Refusal(f"the torch {_name(era, req.torch)} source tree has no Python range for {req.platform}")
+        raise Refusal(f"the torch {_name(era, req.torch)} source tree has no Python range for {req.platform}",
+                      hint="build for linux-64 or win-64, or another release (envgen matrix --platform "
+                           f"{req.platform} lists the releases that platform has)")
     if req.python is None:
         return [p for p in pys if not p.freethreaded][-1] if any(not p.freethreaded for p in pys) else pys[-1]
     if req.python not in pys:
@@ -243,11 +245,13 @@ def normalize_arch(text: str, known: set[str] | None = None) -> str:
     for item in re.split(r"[;, ]+", text.strip()):
         if not item:
             continue
-        m = re.fullmatch(r"(?:sm_|compute_)(\d+)(\d)(\+PTX)?|(\d)(\d)(\+PTX)?|(\d+)\.(\d)(\+PTX)?", item, re.I)
-        if not m:
+        core, ptx = (item[:-4], True) if item.upper().endswith("+PTX") else (item, False)
+        named = arch_cc(core)
+        m = None if named else re.fullmatch(r"(\d)(\d)|(\d+)\.(\d)", core)
+        if not named and not m:
             raise BadInput(f"invalid CUDA architecture {item!r}", hint="write 8.6, sm_86, sm_120 or 8.6+PTX")
-        groups = next(m.groups()[i:i + 3] for i in (0, 3, 6) if m.groups()[i] is not None)
-        major, minor, ptx = groups
+        cc = named[1] if named else Version(f"{m.group(1) or m.group(3)}.{m.group(2) or m.group(4)}")
+        major, minor = str(cc.major), str(cc.minor)
         if known is not None and f"{int(major)}.{minor}" not in known:
             raise BadInput(f"unknown CUDA architecture {item!r} (compute capability {int(major)}.{minor})",
                            hint="known: " + ", ".join(sorted(known, key=lambda k: tuple(map(int, k.split("."))))))

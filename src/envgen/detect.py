@@ -12,7 +12,7 @@ from envgen.errors import BadInput
 from envgen.facts import Facts
 from envgen.matrix import Matrix
 from envgen.matrix.records import Build, Release
-from envgen.models import Accel, host_platform, os_of
+from envgen.models import Accel, arch_cc, host_platform, os_of
 
 CPU = Accel("cpu")
 
@@ -155,15 +155,6 @@ def gpu_ccs(matrix: Matrix, facts: Facts) -> list[tuple[str, Version]]:
     return out
 
 
-def arch_cc(arch: str) -> tuple[str, Version] | None:
-    """('sm', 8.6) for sm_86, ('compute', 9.0) for compute_90 (PTX); None for anything else."""
-    kind, _, digits = arch.partition("_")
-    digits = digits.rstrip("af")
-    if kind not in ("sm", "compute") or not digits.isdigit() or len(digits) < 2:
-        return None
-    return kind, Version(f"{int(digits[:-1])}.{digits[-1]}")
-
-
 def runs_on(cc: Version, archs: tuple[str, ...]) -> bool:
     """Kernels compiled for sm_XY run on X.Z with Z >= Y; PTX (compute_XY) is compiled for any newer GPU."""
     for arch in archs:
@@ -194,11 +185,6 @@ def known_archs(rel: Release, accel: Accel) -> tuple[str, ...] | None:
     return facts.archs if facts is not None and facts.archs else None
 
 
-def driver_text(version: Version) -> str:
-    """NVIDIA writes driver versions with two-digit minor and patch fields: 520.61.05, 520.06."""
-    first, *rest = version.release
-    return ".".join([str(first)] + [f"{part:02d}" for part in rest])
-
 
 def sm_name(cc: Version) -> str:
     return f"sm_{cc.major}{cc.minor}"
@@ -223,7 +209,7 @@ def _why_not(matrix: Matrix, rel: Release, builds: list[Build], usable: list[Bui
         low = min(b.accel.version for b in builds)
         floor = matrix.driver_floor(low, os_of(platform))
         return (f"torch {rel.torch}'s oldest CUDA build is {low}, newer than the driver runs ({ceiling})"
-                + (f"; a driver >= {driver_text(floor)} would run it" if floor else ""))
+                + (f"; a driver >= {floor} would run it" if floor else ""))
     lacking = sorted({g for b in usable for g in missing_archs(matrix, rel, b.accel, ccs)})
     return f"torch {rel.torch} dropped kernels for {', '.join(lacking)} from its CUDA builds"
 

@@ -7,15 +7,9 @@ import re
 from dataclasses import dataclass
 
 from envgen.fileio import header, sha256_text
+from envgen.models import MARKERS
 from envgen.resolve import Pin, Stack
 
-MARKERS = {
-    "linux-64": 'sys_platform == "linux" and platform_machine == "x86_64"',
-    "linux-aarch64": 'sys_platform == "linux" and platform_machine == "aarch64"',
-    "win-64": 'sys_platform == "win32"',
-    "osx-64": 'sys_platform == "darwin" and platform_machine == "x86_64"',
-    "osx-arm64": 'sys_platform == "darwin" and platform_machine == "arm64"',
-}
 _PLAIN = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.=<>!~,*+-]*$")
 
 

@@ -6,7 +6,6 @@ import platform as _platform
 import re
 import sys
 from dataclasses import dataclass
-from enum import Enum
 from typing import Literal
 
 from packaging.version import InvalidVersion, Version
@@ -17,12 +16,15 @@ PLATFORMS: tuple[str, ...] = (
     "linux-64", "linux-aarch64", "linux-ppc64le", "win-64", "win-32", "osx-64", "osx-arm64",
 )
 OS_OF = {"linux": "linux", "win": "windows", "osx": "macos"}
+# PEP 508 environment markers that select one conda subdir (requirements files, pylock `environments`)
+MARKERS = {
+    "linux-64": 'sys_platform == "linux" and platform_machine == "x86_64"',
+    "linux-aarch64": 'sys_platform == "linux" and platform_machine == "aarch64"',
+    "win-64": 'sys_platform == "win32" and platform_machine == "AMD64"',
+    "osx-64": 'sys_platform == "darwin" and platform_machine == "x86_64"',
+    "osx-arm64": 'sys_platform == "darwin" and platform_machine == "arm64"',
+}
 AccelKind = Literal["cpu", "cuda", "rocm", "xpu", "mps"]
-
-
-class Installer(str, Enum):
-    CONDA = "conda"
-    PIP = "pip"
 
 
 def os_of(platform: str) -> str:
@@ -141,6 +143,15 @@ class PyVer:
     def cp_tag(self) -> str:
         """cp311, cp313t (the ABI suffix of the interpreter tag is the caller's business)."""
         return f"cp{self.version.major}{self.version.minor}{'t' if self.freethreaded else ''}"
+
+
+def arch_cc(arch: str) -> tuple[str, Version] | None:
+    """('sm', 8.6) for sm_86, ('sm', 12.0) for sm_120, ('compute', 9.0) for compute_90 (PTX); None otherwise."""
+    kind, _, digits = arch.strip().lower().partition("_")
+    digits = digits.rstrip("af")  # sm_90a, sm_100f: arch-specific feature sets of the same capability
+    if kind not in ("sm", "compute") or not digits.isdigit() or len(digits) < 2:
+        return None
+    return kind, Version(f"{int(digits[:-1])}.{digits[-1]}")
 
 
 class DriverVersion(Version):

@@ -13,13 +13,9 @@ from envgen.compat import tomllib
 
 from envgen.condalock import LockedWheel
 from envgen.errors import BadInput
+from envgen.models import MARKERS
 
 # conda subdir -> the PEP 508 environment of that target (a naming translation)
-MARKERS = {"linux-64": 'sys_platform == "linux" and platform_machine == "x86_64"',
-           "linux-aarch64": 'sys_platform == "linux" and platform_machine == "aarch64"',
-           "win-64": 'sys_platform == "win32" and platform_machine == "AMD64"',
-           "osx-64": 'sys_platform == "darwin" and platform_machine == "x86_64"',
-           "osx-arm64": 'sys_platform == "darwin" and platform_machine == "arm64"'}
 
 
 def _q(text: str) -> str:

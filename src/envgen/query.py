@@ -9,7 +9,7 @@ from packaging.version import Version
 
 from envgen.matrix import Matrix
 from envgen.matrix.records import Build, Release
-from envgen.models import Accel, PyVer, os_of
+from envgen.models import Accel, PyVer
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +91,3 @@ def summary(matrix: Matrix, builds: list[Build]) -> list[dict[str, Any]]:
 
 def _accel_key(a: Accel) -> tuple[int, Version]:
     return ({"cuda": 0, "rocm": 1, "xpu": 2, "mps": 3, "cpu": 4}[a.kind], a.version or Version("0"))
-
-
-def driver_floor_text(matrix: Matrix, accel: Accel, platform: str) -> str | None:
-    if accel.kind != "cuda":
-        return None
-    floor = matrix.driver_floor(accel.version, os_of(platform))
-    return str(floor) if floor else None

@@ -227,7 +227,6 @@ def template_context(build: Build, release: Release, python: PyVer, platform: st
         "tagnum": accel.tag[2:] if accel.kind == "cuda" else accel.tag,
         "cuda": accel.dotted if accel.kind == "cuda" else "", "rocm": accel.dotted if accel.kind == "rocm" else "",
         "py": f"{python.version.major}{python.version.minor}", "abi": cpython_abi(python, platform),
-        "plat": wheel_platform(platform),
     }
 
 
@@ -241,10 +240,6 @@ def cpython_abi(python: PyVer, platform: str) -> str:
         return f"{tag}-{tag}m"
     return f"{tag}-{tag}{'t' if python.freethreaded else ''}"
 
-
-def wheel_platform(platform: str) -> str:
-    return {"linux-64": "linux_x86_64", "win-64": "win_amd64", "osx-64": "macosx_10_7_x86_64",
-            "linux-aarch64": "linux_aarch64", "osx-arm64": "macosx_11_0_arm64"}.get(platform, platform)
 
 
 def _packages(route: Route, build: Build, release: Release, request: Request,

@@ -14,7 +14,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from envgen import fixes
-from envgen.detect import arch_cc, choose, driver_text, gpu_ccs, runs_on, sm_name
+from envgen.detect import choose, gpu_ccs, runs_on, sm_name
+from envgen.models import arch_cc
 from envgen.doctor_data import DoctorData, doctor_data
 from envgen.facts import CPU, Facts
 from envgen.matrix import Matrix
@@ -135,14 +136,14 @@ def driver_too_old(ctx: Context) -> list[Finding]:
     compat = m.minor_compat.get(cuda.major)
     compat_floor = (compat.driver_windows if os_name == "windows" else compat.driver_linux) if compat else None
     evidence = {"torch": f.torch, "torch_cuda": f.torch_cuda, "driver_version": f.driver_version,
-                "needed_driver": driver_text(floor), "os": os_name}
+                "needed_driver": str(floor), "os": os_name}
     cmd, what = _best_install(ctx)
     if compat_floor is not None and driver >= compat_floor:
-        msg = (f"torch {f.torch} uses CUDA {cuda}, whose full driver floor is {driver_text(floor)}; driver "
+        msg = (f"torch {f.torch} uses CUDA {cuda}, whose full driver floor is {floor}; driver "
                f"{f.driver_version} runs it only through minor-version compatibility (code that needs PTX JIT "
-               f"fails). Update the driver to >= {driver_text(floor)}, or install {what}.")
+               f"fails). Update the driver to >= {floor}, or install {what}.")
         return [ctx.finding("driver_too_old", msg, evidence, cmd, severity="warning")]
-    msg = (f"torch {f.torch} needs an NVIDIA driver >= {driver_text(floor)} for CUDA {cuda}; this driver is "
+    msg = (f"torch {f.torch} needs an NVIDIA driver >= {floor} for CUDA {cuda}; this driver is "
            f"{f.driver_version}. Update the driver, or install {what}, which this driver runs.")
     return [ctx.finding("driver_too_old", msg, evidence, cmd)]
 

@@ -93,10 +93,11 @@ def mkl_2024_1_ijit(ctx: Context) -> list[Finding]:
     if not bad and not ctx.matched("mkl_2024_1_ijit"):
         return []
     pin = pin or constraint_spec(ctx.matrix, "mkl", "conda", None, None)
-    spec = pin[0] if pin else "mkl<2024.1"
-    why = pin[2] if pin else ""
+    if pin is None:  # the matrix names no mkl pin: nothing to recommend
+        return []
+    spec, _, why = pin
     msg = (f"mkl {mkl.version if mkl else '(2024.1 or newer)'} is installed with torch {f.torch or ''} from the "
-           f"{f.channel or 'pytorch'} channel: {why or 'mkl 2024.1 removed iJIT_NotifyEvent'}. Pin {spec}.")
+           f"{f.channel or 'pytorch'} channel: {why}. Pin {spec}.")
     evidence = {"torch": f.torch, "channel": f.channel, "packages": {"mkl": mkl.version}} if mkl else {}
     return [ctx.finding("mkl_2024_1_ijit", msg, evidence, (display(["conda", "install", spec]),))]
 
@@ -111,9 +112,11 @@ def numpy2_abi(ctx: Context) -> list[Finding]:
     if not bad and not ctx.matched("numpy2_abi"):
         return []
     pin = pin or constraint_spec(ctx.matrix, "numpy", installer, None, None)
-    spec = pin[0] if pin else "numpy<2"
-    msg = (f"numpy {numpy.version if numpy else '2.x'} is installed with torch {f.torch or ''}: "
-           f"{pin[2] if pin else 'torch was built against NumPy 1.x'}. Pin {spec}, or upgrade torch.")
+    if pin is None:  # the matrix names no numpy pin: nothing to recommend
+        return []
+    spec, _, why = pin
+    msg = (f"numpy {numpy.version if numpy else '2.x'} is installed with torch {f.torch or ''}: {why}. "
+           f"Pin {spec}, or upgrade torch.")
     evidence = {"torch": f.torch, "packages": {"numpy": numpy.version}} if numpy else {}
     argv = ["conda", "install", spec] if installer == "conda" else ["pip", "install", spec]
     return [ctx.finding("numpy2_abi", msg, evidence, (display(argv),))]

@@ -7,7 +7,6 @@ from envgen.matrix import Matrix
 from envgen.models import Accel, PyVer, check_platform, host_platform, parse_version
 from envgen.resolve import DEFAULT_COMPANIONS, ROLES, Request
 
-FAMILIES = ("pytorch", "conda-forge", "peterjc123", "pytorch-index", "pypi")
 
 
 def parse_accel(cuda: str | None, rocm: str | None, cpu: bool, xpu: bool = False) -> Accel | None | str:
@@ -51,15 +50,18 @@ def parse_installer(installer: str | None) -> str | None:
     return installer
 
 
-def parse_family(channel: str | None, installer: str | None) -> tuple[str | None, str | None]:
-    """--channel: a conda channel or pip index family; it also fixes the installer."""
+def parse_family(matrix: Matrix, channel: str | None, installer: str | None) -> tuple[str | None, str | None]:
+    """--channel: a conda channel or pip index family of the matrix's routes; it also fixes the installer."""
     if channel is None:
         return None, installer
-    if channel not in FAMILIES:
-        raise BadInput(f"unknown channel {channel!r}", hint="use one of: " + ", ".join(FAMILIES))
-    implied = "pip" if channel in ("pytorch-index", "pypi") else "conda"
+    families = {r.family: r.installer for r in matrix.routes.values()}
+    if channel not in families:
+        raise BadInput(f"unknown channel {channel!r}", hint="use one of: " + ", ".join(sorted(families)))
+    implied = families[channel]
     if installer and installer != implied:
-        raise BadInput(f"--channel {channel} is a {implied} source but --installer {installer} was given")
+        raise BadInput(f"--channel {channel} is a {implied} source but --installer {installer} was given",
+                       hint=f"drop --installer, or use --installer {implied}; the {installer} sources are: "
+                            + ", ".join(sorted(f for f, i in families.items() if i == installer)))
     return channel, implied
 
 
@@ -69,7 +71,7 @@ def build_requests(matrix: Matrix, *, torch: str | None, cuda: str | None, rocm:
     """One Request per platform asked for (the host platform when none is)."""
     plats = [check_platform(p) for p in (platforms or [host_platform()])]
     inst = parse_installer(installer)
-    family, inst = parse_family(channel, inst)
+    family, inst = parse_family(matrix, channel, inst)
     accel = parse_accel(cuda, rocm, cpu, xpu)
     torch_v = parse_version(torch, "torch version") if torch else None
     py = PyVer.parse(python) if python else None

@@ -85,7 +85,11 @@ def _specs_of(packages: list[Package], data: MigrateData) -> tuple[Spec, ...]:
 
 
 def _family(channels: list[str | None], data: MigrateData) -> str | None:
-    return next((c for c in channels if c in ("pytorch", "conda-forge", "peterjc123")), None)
+    """The route family a conda channel serves (a route's first channel names it: pytorch-lts -> pytorch)."""
+    from envgen.matrix import load_matrix
+
+    families = {r.channels[0]: r.family for r in load_matrix().routes.values() if r.installer == "conda" and r.channels}
+    return next((families[c] for c in channels if c in families), None)
 
 
 def _lock_target(installer: str, platform: str, packages: list[Package], argv: tuple[str, ...], p: Path,

@@ -100,12 +100,6 @@ class Matrix:
                     best = (len(key), model)
         return best[1].cc if best else None
 
-    def arch_for_cc(self, cc: Version) -> GpuArch | None:
-        for arch in self.archs.values():
-            if arch.cc == cc and arch.sm.startswith("sm_"):
-                return arch
-        return None
-
     def constraint_applies(self, c: Constraint, build: Build, platform: str, python: PyVer | None) -> bool:
         w = c.when
         route = self.routes.get(build.route)

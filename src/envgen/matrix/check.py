@@ -73,6 +73,10 @@ def _check_build(m: Matrix, rel, b) -> list[str]:
     for cid in b.extra_channels:
         if cid not in m.channels:
             out.append(f"{where}.channels: unknown channel '{cid}'")
+    eff = m.route_for(b)
+    if eff.installer == "pip" and eff.family != "pypi" and not (eff.wheel_url or eff.index_url or eff.extra_index_urls
+                                                                or eff.find_links):
+        out.append(f"{where}: a pip build needs a wheel_url, index_url, extra_index_urls or find_links")
     if b.accel.kind == "cuda":
         key = b.accel.dotted
         if key not in m.toolkits:

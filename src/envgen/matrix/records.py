@@ -32,8 +32,8 @@ class Channel:
 class Route:
     """How a build is installed: the installer, channels or index style, package names and selectors.
 
-    Templates may use {torch}, {cuda} (10.2), {tag} (cu102), {rocm} (5.7), {py} (36), {abi} (cp36m),
-    {plat} (wheel platform tag), {version} (the package version).
+    Templates may use {torch}, {cuda} (10.2), {tag} (cu102), {rocm} (5.7), {py} (36), {abi} (cp36-cp36m),
+    {version} (the torch package version, e.g. 1.0.1.post2).
     """
 
     id: str
