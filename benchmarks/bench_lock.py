@@ -98,10 +98,10 @@ def raw_sparse(channel_dir: Path) -> float:
 
 
 def envgen_lock(base_url: str, cache: Path, out: Path) -> float:
-    from envgen import lockfile, solver
-    from envgen.lockspec import CondaPart, LockSpec, PlatformSpec
-    from envgen.mirror import load_mirrors
-    from envgen.netcache import Fetcher
+    from envgen.lock import engine as lockfile, conda as solver
+    from envgen.lock.spec import CondaPart, LockSpec, PlatformSpec
+    from envgen.lock.mirrors import load_mirrors
+    from envgen.lock.fetch import Fetcher
 
     spec = LockSpec(tuple(PlatformSpec(p, CondaPart(SPECS, ("https://conda.anaconda.org/bench",), "strict", ()))
                           for p in PLATFORMS), "bench")

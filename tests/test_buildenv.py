@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from envgen.buildcheck import cudnn_version, version_of
-from envgen.buildenv import normalize_arch
+from envgen.build.check import cudnn_version, version_of
+from envgen.build.plan import normalize_arch
 from envgen.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -279,7 +279,7 @@ def test_stdout_without_output_dir_is_environment_yml(capsys):
 def test_detected_gpus_pick_the_arch_list():
     from packaging.version import Version
 
-    from envgen.buildenv import BuildRequest, plan
+    from envgen.build.plan import BuildRequest, plan
     from envgen.matrix.build import load_build
     from envgen.models import Accel
 
@@ -301,7 +301,7 @@ def test_auto_arch_probes_this_machine(capsys):
     code, out, _ = run_cli(capsys, "--torch", "2.0.0", "--cuda", "11.7", "--platform", host_platform(), "--json")
     assert code in (0, 2)  # 2 where this host platform has no build facts
     if code == 0:
-        from envgen.probe import probe_gpus
+        from envgen.doctor.probe import probe_gpus
 
         if not probe_gpus().gpus:
             assert "binaries were built with" in " ".join(json.loads(out)["notes"])
@@ -317,8 +317,8 @@ def test_every_release_of_the_binary_matrix_builds_or_is_refused_by_the_data():
     (environment.yml, script, checklist) or a refusal whose reason is written in build.yaml."""
     from packaging.version import Version
 
-    from envgen.buildenv import BuildRequest, plan
-    from envgen.buildrender import files
+    from envgen.build.plan import BuildRequest, plan
+    from envgen.build.render import files
     from envgen.errors import Refusal
     from envgen.matrix import load_matrix
     from envgen.matrix.build import load_build

@@ -10,10 +10,10 @@ import pytest
 from packaging.version import Version
 
 from envgen.cli import main
-from envgen.detect import auto_accel, choose, runs_on
+from envgen.doctor.detect import auto_accel, choose, runs_on
 from envgen.models import arch_cc
 from envgen.errors import BadInput
-from envgen.facts import Facts, Gpu
+from envgen.doctor.facts import Facts, Gpu
 
 REPORTS = Path(__file__).parent / "golden" / "doctor" / "reports"
 LINUX = dict(platform="linux-64", os="linux")
@@ -225,7 +225,7 @@ def test_detect_text_and_bad_input(capsys, monkeypatch):
 def test_minor_version_compatibility_is_offered_not_chosen(matrix, platform, floor):
     """A 12.1 driver gets a build within its full floor, plus the newer torch it could run through minor-version
     compatibility, named with the floor for that OS."""
-    from envgen.detect import choose
+    from envgen.doctor.detect import choose
 
     facts = Facts(**{**LINUX, "platform": platform}, env={"ENVGEN_CUDA": "12.1"})
     choice = choose(matrix, facts, platform=platform, installer="pip")

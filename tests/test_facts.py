@@ -7,7 +7,7 @@ import json
 import pytest
 
 from envgen.errors import BadInput
-from envgen.facts import CPU, KEYS, Facts, Gpu, Package, load_facts_text, merge, to_json
+from envgen.doctor.facts import CPU, KEYS, Facts, Gpu, Package, load_facts_text, merge, to_json
 
 FULL = """
 platform: win-64

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from envgen import condalock, explicit, lockfile, pylock
+from envgen.lock import condalock, explicit, engine as lockfile, pylock
 from envgen.errors import BadInput, OutsideFailure
-from envgen.lockspec import CondaPart, LockSpec, PipPart, PlatformSpec, input_hash, virtual_for
-from envgen.mirror import load_mirrors, redact
-from envgen.netcache import Fetcher
+from envgen.lock.spec import CondaPart, LockSpec, PipPart, PlatformSpec, input_hash, virtual_for
+from envgen.lock.mirrors import load_mirrors, redact
+from envgen.lock.fetch import Fetcher
 from tests.support.lockenv import mirror_pairs, server
 
 PT, MAIN = "https://conda.anaconda.org/pytorch", "https://repo.anaconda.com/pkgs/main"
@@ -108,7 +108,7 @@ def test_a_hash_yaml_would_read_as_a_number_round_trips(files, tmp_path, md5):
 
 
 def test_pixi_lock_is_read_by_rattler(files, tmp_path):
-    from envgen.solver import read_pixi
+    from envgen.lock.conda import read_pixi
 
     back = read_pixi(_write(tmp_path, "pixi.lock", files))
     assert {p.name for p in back["win-64"]} == {p.name for p in condalock.parse(

@@ -202,12 +202,12 @@ def test_to_conda_lock_installs_its_explicit_file(tmp_path):
 def test_to_pylock_installs_with_pip_and_hashes(tmp_path):
     """A pylock target installs its hashed requirements file (written beside it) with the env's own pip;
     without that file the script names uv, which can read a pylock."""
-    from envgen import lockfile
+    from envgen.lock import engine as lockfile
     from tests.support.cli import run_process
     from tests.test_lockfile import _spec
     from tests.support.lockenv import mirror_pairs, server
-    from envgen.mirror import load_mirrors
-    from envgen.netcache import Fetcher
+    from envgen.lock.mirrors import load_mirrors
+    from envgen.lock.fetch import Fetcher
 
     fetcher = Fetcher(load_mirrors(mirror_pairs(server().url)), root=tmp_path / "cache")
     lock = tmp_path / "lock"

@@ -1,4 +1,4 @@
-"""envgen.plan: the pure diff. Targets are written out here, so each rule is tested without the matrix."""
+"""envgen.migrate.plan: the pure diff. Targets are written out here, so each rule is tested without the matrix."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from envgen import plan as planner
-from envgen.migrate_data import load_migrate_data
+from envgen.migrate import plan as planner
+from envgen.matrix.migrate import load_migrate_data
 from envgen.models import Accel
-from envgen.plan import EnvRef, Spec, Target
-from envgen.snapshot import Package, Snapshot
+from envgen.migrate.plan import EnvRef, Spec, Target
+from envgen.migrate.snapshot import Package, Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 

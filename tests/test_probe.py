@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from envgen import probe as P
-from envgen.facts import CPU, Gpu
+from envgen.doctor import probe as P
+from envgen.doctor.facts import CPU, Gpu
 
 REPORTS = Path(__file__).parent / "golden" / "doctor" / "reports"
 HAS_DRIVER = Path("/proc/driver/nvidia").exists() or os.environ.get("ENVGEN_TEST_GPU") == "1"

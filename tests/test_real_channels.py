@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from envgen import condalock, lockfile, solver
+from envgen.lock import condalock, engine as lockfile, conda as solver
 from envgen.errors import BadInput
-from envgen.lockspec import CondaPart, LockSpec, PlatformSpec, virtual_for
-from envgen.mirror import load_mirrors
-from envgen.netcache import Fetcher
+from envgen.lock.spec import CondaPart, LockSpec, PlatformSpec, virtual_for
+from envgen.lock.mirrors import load_mirrors
+from envgen.lock.fetch import Fetcher
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-channels"
 if not REAL.is_dir():

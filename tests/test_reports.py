@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from envgen.errors import BadInput
-from envgen.facts import CPU, Gpu
-from envgen.reports import detect_kind, parse_report, read_report
+from envgen.doctor.facts import CPU, Gpu
+from envgen.doctor.reports import detect_kind, parse_report, read_report
 
 REPORTS = Path(__file__).parent / "golden" / "doctor" / "reports"
 

@@ -5,7 +5,7 @@ from packaging.version import Version
 
 from envgen.errors import Refusal
 from envgen.models import Accel, PyVer
-from envgen.resolve import Pin, Request, resolve, resolve_one
+from envgen.compile.resolve import Pin, Request, resolve, resolve_one
 
 V = Version
 
@@ -117,7 +117,7 @@ def test_nearest_cuda_ranked_by_distance(mini):
     ("blas=*=mkl", "blas", "=*", "mkl"), ("cuda90", "cuda90", "", None), ("numpy >=1.19", "numpy", ">=1.19", None),
 ])
 def test_spec_pins_round_trip(spec, name, constraint, build):
-    from envgen.resolve import _spec_pin
+    from envgen.compile.resolve import _spec_pin
 
     pin = _spec_pin(spec, "pin", "why")
     assert (pin.name, pin.constraint, pin.build) == (name, constraint, build)

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from envgen.commands import install_command
-from envgen.detect import runs_on
-from envgen.doctor_data import doctor_data
-from envgen.facts import CPU, Facts, Gpu, Package
+from envgen.compile.commands import install_command
+from envgen.doctor.detect import runs_on
+from envgen.matrix.doctor import doctor_data
+from envgen.doctor.facts import CPU, Facts, Gpu, Package
 from envgen.models import Accel, PyVer
-from envgen.resolve import Request, resolve_one
-from envgen.rules import diagnose
+from envgen.compile.resolve import Request, resolve_one
+from envgen.doctor.rules import diagnose
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCABULARY = ("driver_too_old no_gpu_but_cuda_build cpu_build_installed missing_vc_runtime missing_mkl "

@@ -1,4 +1,4 @@
-"""envgen.snapshot / envgen.listings: every listing format, origins kept, hostile input refused, --current."""
+"""envgen.migrate.snapshot / envgen.migrate.listings: every listing format, origins kept, hostile input refused, --current."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from envgen import snapshot
+from envgen.migrate import snapshot
 from envgen.errors import BadInput
-from envgen.listings import current
-from envgen.migrate_data import load_migrate_data
+from envgen.migrate.listings import current
+from envgen.matrix.migrate import load_migrate_data
 from envgen.models import Accel
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ MATRIX_DIR_OPTION = typer.Option(None, "--matrix-dir", help="Use the matrix in D
                                  metavar="DIR", envvar="ENVGEN_MATRIX_DIR")
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 
-# the selection flags shared by env, command and lock (see envgen.selection.build_requests)
+# the selection flags shared by env, command and lock (see envgen.compile.selection.build_requests)
 TORCH_OPTION = typer.Option(None, "--torch", help="torch version, e.g. 1.8.1 (default: newest)")
 CUDA_OPTION = typer.Option(None, "--cuda", help="CUDA version: 10.2, cu102 or auto (detect this machine)")
 ROCM_OPTION = typer.Option(None, "--rocm", help="ROCm version, e.g. 5.7")

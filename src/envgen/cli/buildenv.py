@@ -32,7 +32,7 @@ def build_env(
     matrix_dir: Optional[str] = MATRIX_DIR_OPTION,
     json: bool = JSON_OPTION,
 ) -> None:
-    from envgen.buildenv import describe, plan
+    from envgen.build.plan import describe, plan
     from envgen.matrix.build import load_build
 
     request = _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, cuda_home, build_type)
@@ -50,14 +50,14 @@ def build_env(
     if output:
         _write(build_plan, output, quiet=json)
     elif not json:
-        from envgen.buildrender import environment_yml
+        from envgen.build.render import environment_yml
 
         typer.echo(environment_yml(build_plan), nl=False)
         note("note: -o DIR also writes the env script and CHECKLIST.md")
 
 
 def _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, cuda_home, build_type):
-    from envgen.buildenv import BuildRequest
+    from envgen.build.plan import BuildRequest
     from envgen.models import Accel, PyVer, check_platform, host_platform, parse_version
     from envgen.shell import check_shell, default_shell
 
@@ -70,7 +70,7 @@ def _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, c
     plat = check_platform(platform or host_platform())
     gpus: tuple[str, ...] = ()
     if cuda and arch in (None, "auto") and plat == host_platform():
-        from envgen.probe import probe_gpus
+        from envgen.doctor.probe import probe_gpus
 
         gpus = tuple(sorted({g.compute_capability for g in probe_gpus().gpus or () if g.compute_capability}))
     return BuildRequest(torch=parse_version(torch, "torch version") if torch else None, ref=ref,
@@ -83,7 +83,7 @@ def _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, c
 def _write(build_plan, output: str, quiet: bool) -> None:
     from pathlib import Path
 
-    from envgen.buildrender import files
+    from envgen.build.render import files
     from envgen.fileio import write_atomic
 
     folder = Path(output)
@@ -94,7 +94,7 @@ def _write(build_plan, output: str, quiet: bool) -> None:
 
 
 def _check(build_plan, as_json: bool) -> None:
-    from envgen.buildcheck import report, run_checks
+    from envgen.build.check import report, run_checks
 
     findings, checked = run_checks(build_plan)
     data = report(build_plan, findings, checked)

@@ -27,9 +27,9 @@ def command(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.commands import install_command
-    from envgen.resolve import resolve
-    from envgen.selection import build_requests
+    from envgen.compile.commands import install_command
+    from envgen.compile.resolve import resolve
+    from envgen.compile.selection import build_requests
 
     matrix = common.load(matrix_dir)
     requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, xpu=xpu, python=python,

@@ -27,8 +27,8 @@ def doctor(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.facts import merge, to_json
-    from envgen.rules import diagnose
+    from envgen.doctor.facts import merge, to_json
+    from envgen.doctor.rules import diagnose
 
     matrix = common.load(matrix_dir)
     facts = _reports(from_) if from_ else _probe(python, matrix.directory)
@@ -44,15 +44,15 @@ def doctor(
 
 
 def _reports(paths: list[str]):
-    from envgen.facts import merge
-    from envgen.reports import parse_report, read_report
+    from envgen.doctor.facts import merge
+    from envgen.doctor.reports import parse_report, read_report
 
     parts = [parse_report(sys.stdin.read(), "<stdin>") if p == "-" else read_report(p) for p in paths]
     return merge(*parts)
 
 
 def _probe(python: str | None, matrix_dir: str):
-    from envgen.probe import probe
+    from envgen.doctor.probe import probe
 
     if python is not None:
         import shutil
@@ -92,10 +92,10 @@ def detect(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.detect import choose
-    from envgen.facts import to_json
+    from envgen.doctor.detect import choose
+    from envgen.doctor.facts import to_json
     from envgen.models import check_platform, parse_version
-    from envgen.probe import probe
+    from envgen.doctor.probe import probe
 
     matrix = common.load(matrix_dir)
     torch_v = parse_version(torch, "torch version") if torch else None
@@ -126,7 +126,7 @@ def detect(
 
 
 def _variant(matrix: Any, facts: Any, choice: Any, platform: str) -> dict[str, Any]:
-    from envgen.fixes import install
+    from envgen.doctor.fixes import install
 
     target = type(facts)(platform=platform, os=None)
     command = install(matrix, target, torch=choice.torch, accel=choice.accel, installer=choice.installer)

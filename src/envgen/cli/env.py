@@ -33,9 +33,9 @@ def env(
     matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
 ) -> None:
     from envgen.fileio import write_atomic
-    from envgen.manifests import render_environment_yml, render_requirements
-    from envgen.resolve import resolve
-    from envgen.selection import build_requests
+    from envgen.compile.manifests import render_environment_yml, render_requirements
+    from envgen.compile.resolve import resolve
+    from envgen.compile.selection import build_requests
 
     matrix = common.load(matrix_dir)
     requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, xpu=xpu, python=python,

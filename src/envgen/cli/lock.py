@@ -46,11 +46,11 @@ def lock(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen import lockfile
+    from envgen.lock import engine as lockfile
     from envgen.errors import BadInput
-    from envgen.lockinput import LockOptions, from_stacks, load_env
-    from envgen.lockspec import check_priority, parse_virtual
-    from envgen.mirror import load_mirrors
+    from envgen.lock.inputs import LockOptions, from_stacks, load_env
+    from envgen.lock.spec import check_priority, parse_virtual
+    from envgen.lock.mirrors import load_mirrors
     from envgen.models import check_platform
 
     options = LockOptions(check_priority(priority), tuple(parse_virtual(virtual or []).items()),
@@ -72,7 +72,7 @@ def lock(
         if unknown:
             raise BadInput(f"--update {', '.join(unknown)}: not in the lock in {out}",
                            hint="name a locked package, or add it as an extra package instead")
-    from envgen.netcache import Fetcher
+    from envgen.lock.fetch import Fetcher
 
     fetcher = Fetcher(mirrors, offline, report=common.note)
     locked = lockfile.solve_all(spec, fetcher, previous, tuple(update or ()), timeout, report=common.note)
@@ -82,8 +82,8 @@ def lock(
 
 
 def _stacks(matrix, env, torch, cuda, rocm, cpu, python, plats, installer, channel, with_):
-    from envgen.resolve import resolve
-    from envgen.selection import build_requests
+    from envgen.compile.resolve import resolve
+    from envgen.compile.selection import build_requests
 
     if env is not None and not any([torch, cuda, rocm, cpu, channel, with_]):
         return []
@@ -128,14 +128,14 @@ def _regenerate(args: dict) -> str:
 
 
 def _fetcher(mirror, offline):
-    from envgen.mirror import load_mirrors
-    from envgen.netcache import Fetcher
+    from envgen.lock.mirrors import load_mirrors
+    from envgen.lock.fetch import Fetcher
 
     return Fetcher(load_mirrors(tuple(mirror or ())), offline, report=common.note)
 
 
 def _check(spec, out: Path, json_out: bool) -> None:
-    from envgen import lockfile
+    from envgen.lock import engine as lockfile
 
     problems = lockfile.check(spec, out)
     if json_out:
@@ -180,8 +180,8 @@ def install(
     offline: bool = OFFLINE_OPTION,
     json_out: bool = common.JSON_OPTION,
 ) -> None:
-    from envgen.install import install as run_install
-    from envgen.lockread import load_lock
+    from envgen.lock.install import install as run_install
+    from envgen.lock.read import load_lock
     from envgen.models import check_platform, host_platform
 
     target = _prefix(prefix, name)
@@ -212,9 +212,9 @@ def verify(
     platform: str | None = typer.Option(None, "--platform", help="which locked platform (default: this one)"),
     json_out: bool = common.JSON_OPTION,
 ) -> None:
-    from envgen.lockread import load_lock
+    from envgen.lock.read import load_lock
     from envgen.models import check_platform, host_platform
-    from envgen.verify import verify as run_verify
+    from envgen.lock.verify import verify as run_verify
 
     env = load_lock(lockpath, check_platform(platform) if platform else host_platform())
     drift = run_verify(env, prefix)

@@ -26,8 +26,8 @@ def matrix_cmd(
 ) -> None:
     from envgen.errors import Refusal
     from envgen.models import PyVer, check_platform, parse_version
-    from envgen.query import Filters, build_rows, matching_builds, release_detail, summary
-    from envgen.selection import parse_accel, parse_installer
+    from envgen.compile.query import Filters, build_rows, matching_builds, release_detail, summary
+    from envgen.compile.selection import parse_accel, parse_installer
 
     m = common.load(matrix_dir)
     accel = parse_accel(cuda, rocm, cpu)
@@ -39,8 +39,8 @@ def matrix_cmd(
                 python=PyVer.parse(python) if python else None,
                 platform=check_platform(platform) if platform else None, installer=parse_installer(installer))
     if f.torch is not None and m.release(f.torch) is None:
-        from envgen.refusal import refuse
-        from envgen.resolve import Request
+        from envgen.compile.refusal import refuse
+        from envgen.compile.resolve import Request
 
         raise refuse(m, Request(torch=f.torch, platform=f.platform or "linux-64"))
     builds = matching_builds(m, f)

@@ -43,10 +43,11 @@ def migrate(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen import plan as planner
-    from envgen import scripts, shell
+    from envgen.migrate import plan as planner
+    from envgen import shell
+    from envgen.migrate import scripts
     from envgen.errors import BadInput
-    from envgen.migrate_data import load_migrate_data
+    from envgen.matrix.migrate import load_migrate_data
 
     data = load_migrate_data(matrix_dir)
     snap = _snapshot(from_ or [], current, fmt, data)
@@ -68,13 +69,13 @@ def migrate(
 
 
 def _snapshot(froms: list[Path], current: bool, fmt: Optional[str], data):
-    from envgen import snapshot
+    from envgen.migrate import snapshot
     from envgen.errors import BadInput
 
     if current and froms:
         raise BadInput("give --from FILE or --current, not both", hint="--current reads the running interpreter's env")
     if current:
-        from envgen.listings import current as read_current
+        from envgen.migrate.listings import current as read_current
 
         return read_current(data)
     if not froms:
@@ -90,9 +91,9 @@ def _platform(given: Optional[str], snap) -> str:
 
 
 def _target(to, data, plat, snap, matrix_dir, **flags):
-    from envgen import targets
-    from envgen.resolve import ROLES, resolve_one
-    from envgen.selection import build_requests
+    from envgen.migrate import targets
+    from envgen.compile.resolve import ROLES, resolve_one
+    from envgen.compile.selection import build_requests
 
     if to is not None:
         return targets.from_file(to, data, plat)
@@ -114,7 +115,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 def _env(name: Optional[str], prefix: Optional[str], snap):
     from envgen.errors import BadInput
-    from envgen.plan import EnvRef
+    from envgen.migrate.plan import EnvRef
 
     if name and prefix:
         raise BadInput("give --name or --prefix, not both", hint="--name picks an env by name, --prefix by path")

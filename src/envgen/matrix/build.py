@@ -37,10 +37,10 @@ def load_build(directory: str | os.PathLike[str] | None = None) -> BuildMatrix:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    from envgen.matrix import find_matrix_dir, load_matrix
+    from envgen.matrix.loader import find_matrix_dir, load_matrix
     from envgen.matrix.buildbin import binary_facts
     from envgen.matrix.buildxref import check
-    from envgen.matrix.load import load_sources
+    from envgen.matrix.tables import load_sources
 
     folder = find_matrix_dir(directory)
     problems: list[str] = []

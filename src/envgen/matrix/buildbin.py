@@ -11,7 +11,7 @@ import re
 
 from packaging.version import Version
 
-from envgen.matrix import Matrix
+from envgen.matrix.model import Matrix
 from envgen.matrix.buildrecords import BinaryFacts
 from envgen.models import PyVer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from envgen.matrix import Matrix
+    from envgen.matrix.model import Matrix
 
 
 def check(m: Matrix) -> list[str]:

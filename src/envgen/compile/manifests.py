@@ -1,0 +1,120 @@
+"""Stacks -> environment.yml and requirements.txt text: byte-stable, with a header and the reasons."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from envgen.fileio import header, sha256_text
+from envgen.models import MARKERS
+from envgen.compile.resolve import Pin, Stack
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.=<>!~,*+-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    filename: str
+    text: str
+
+
+def input_hash(stacks: tuple[Stack, ...] | list[Stack]) -> str:
+    """A hash of what the files are made from: the request and every resolved pin, channel and index."""
+    data = [{
+        "installer": s.installer, "platform": s.platform, "python": str(s.python), "route": s.route.id,
+        "pins": [[p.name, p.constraint, p.build, p.channel, p.url] for p in s.all_pins()],
+        "channels": list(s.channel_urls), "index": [s.index_url, list(s.extra_index_urls), list(s.find_links)],
+    } for s in stacks]
+    return sha256_text(json.dumps(data, sort_keys=True))
+
+
+def render_environment_yml(stacks: list[Stack], command: str, name: str | None = None) -> list[Manifest]:
+    """One environment.yml when every platform needs the same specs, else one per platform."""
+    conda = [s for s in stacks if s.installer == "conda"]
+    if not conda:
+        return []
+    bodies = {s.platform: _env_body(s, name) for s in conda}
+    if len(set(bodies.values())) == 1:
+        plats = sorted(bodies)
+        return [Manifest("environment.yml", _env_header(conda, command, plats) + bodies[plats[0]])]
+    return [Manifest(f"environment-{s.platform}.yml", _env_header([s], command, [s.platform]) + bodies[s.platform])
+            for s in sorted(conda, key=lambda s: s.platform)]
+
+
+def _env_header(stacks: list[Stack], command: str, plats: list[str]) -> str:
+    text = header("#", input_hash=input_hash(stacks), command=command, title="conda environment")
+    return text + f"# platforms: {', '.join(plats)}\n"
+
+
+def _env_body(stack: Stack, name: str | None) -> str:
+    lines = [f"name: {name or default_env_name(stack)}", "channels:"]
+    lines += [f"  - {c}" for c in stack.channels]
+    if stack.route.override_channels:
+        lines.append("  - nodefaults")
+    elif "defaults" not in stack.channels:
+        # `conda install -c X` means X, then defaults; named here so the file means the same under any .condarc
+        lines.append("  - defaults")
+    lines += ["dependencies:", f"  - python={stack.python}"]
+    for pin in stack.conda_pins():
+        lines.append(f"  - {_yaml_scalar(pin.conda_spec())}" + _why(pin))
+    if stack.pip_pins():
+        lines += ["  - pip", "  - pip:"] + [f"    - {_yaml_scalar(p.pip_spec())}" for p in stack.pip_pins()]
+    return "\n".join(lines) + "\n"
+
+
+def default_env_name(stack: Stack) -> str:
+    return f"torch-{stack.torch}-{stack.accel.tag}"
+
+
+def _why(pin: Pin) -> str:
+    if pin.role in ("pin", "require", "selector", "extra"):
+        return f"  # {pin.why}" if pin.why else ""
+    return ""
+
+
+def _yaml_scalar(text: str) -> str:
+    if _PLAIN.match(text) and not text.startswith(("*", "-", "=")):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def render_requirements(stacks: list[Stack], command: str) -> list[Manifest]:
+    """One requirements.txt (markers where platforms differ) when the index options agree, else one per platform."""
+    pip = [s for s in stacks if s.installer == "pip"]
+    if not pip:
+        return []
+    options = {s.platform: _index_lines(s) for s in pip}
+    if len(set(options.values())) == 1:
+        return [Manifest("requirements.txt", _requirements(pip, command, options[pip[0].platform]))]
+    return [Manifest(f"requirements-{s.platform}.txt", _requirements([s], command, options[s.platform]))
+            for s in sorted(pip, key=lambda s: s.platform)]
+
+
+def _index_lines(stack: Stack) -> str:
+    lines = []
+    if stack.index_url:
+        lines.append(f"--index-url {stack.index_url}")
+    lines += [f"--extra-index-url {u}" for u in stack.extra_index_urls]
+    lines += [f"--find-links {u}" for u in stack.find_links]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _requirements(stacks: list[Stack], command: str, index: str) -> str:
+    stacks = sorted(stacks, key=lambda s: s.platform)
+    text = header("#", input_hash=input_hash(stacks), command=command, title="pip requirements")
+    for s in stacks:
+        pys = ", ".join(str(p) for p in s.build.python.get(s.platform, ()))
+        text += f"# {s.platform}: Python {s.python} (binaries for {pys}); {s.accel.describe()}\n"
+    text += index
+    lines: dict[str, list[str]] = {}
+    for s in stacks:
+        for pin in s.all_pins():
+            lines.setdefault(pin.pip_spec(), []).append(s.platform)
+    plats = [s.platform for s in stacks]
+    whys = {p.pip_spec(): p for s in stacks for p in s.all_pins()}
+    for spec, where in lines.items():
+        marker = "" if sorted(where) == sorted(plats) else " ; " + " or ".join(
+            f"({MARKERS[p]})" if len(where) > 1 else MARKERS[p] for p in sorted(where) if p in MARKERS)
+        text += f"{spec}{marker}{_why(whys[spec])}\n"
+    return text

@@ -1,0 +1,349 @@
+"""Facts + matrix -> findings. Each rule is a pure function of a `Context`; the cause codes, severities and
+error-message patterns are data (matrices/doctor.yaml), documented in docs/doctor.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from envgen.doctor import fixes
+from envgen.doctor.detect import choose, gpu_ccs, runs_on, sm_name
+from envgen.models import arch_cc
+from envgen.matrix.doctor import DoctorData, doctor_data
+from envgen.doctor.facts import CPU, Facts
+from envgen.matrix import Matrix
+from envgen.models import Accel
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "possible": 2}
+TORCH_FAMILY = ("pytorch", "torch", "torchvision", "torchaudio")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    cause: str
+    severity: str  # error | warning | possible (facts too thin to be sure; the message says what decides)
+    message: str
+    evidence: dict[str, Any]
+    fix: tuple[str, ...]
+    confirmed: bool = False  # the message the user saw matches this cause
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cause": self.cause, "severity": self.severity, "message": self.message,
+                "evidence": self.evidence, "fix": list(self.fix)}
+
+
+@dataclass(frozen=True)
+class Context:
+    facts: Facts
+    matrix: Matrix
+    data: DoctorData
+    seen: str = field(default="")
+
+    @property
+    def torch(self) -> Version | None:
+        return self.facts.torch_version
+
+    def matched(self, cause: str) -> str | None:
+        """The pattern of `cause` found in what the user saw (error) or what importing torch printed."""
+        return self.data.causes[cause].matches(self.seen)
+
+    def finding(self, cause: str, message: str, evidence: dict[str, Any], fix: tuple[str, ...] = (),
+                severity: str | None = None) -> Finding:
+        pattern = self.matched(cause)
+        if pattern:
+            evidence = {**evidence, "error": _excerpt(self.seen, pattern)}
+        sev = severity or self.data.causes[cause].severity
+        if pattern and sev == "warning":
+            sev = "error"
+        return Finding(cause, sev, message, evidence, fix, confirmed=bool(pattern))
+
+    def possible(self, cause: str, decide: str) -> Finding:
+        """The user's message points at `cause` but the facts cannot confirm it: say what would decide."""
+        summary = self.data.causes[cause].summary
+        return self.finding(cause, f"possibly: {summary}. To be sure: {decide}", {}, severity="possible")
+
+
+def diagnose(matrix: Matrix, facts: Facts, data: DoctorData | None = None) -> list[Finding]:
+    """Every finding for these facts, most likely cause first."""
+    data = data or doctor_data(matrix)
+    seen = "\n".join(t for t in (facts.error, facts.torch_error) if t)
+    ctx = Context(facts, matrix, data, seen)
+    found: list[Finding] = []
+    for rule in all_rules():
+        found += rule(ctx)
+    order = list(data.causes)
+    found.sort(key=lambda f: (not f.confirmed, SEVERITY_ORDER[f.severity],
+                              order.index(f.cause) if f.cause in order else len(order)))
+    return found
+
+
+def _excerpt(text: str, pattern: str) -> str:
+    m = re.search(pattern, text, re.IGNORECASE | re.MULTILINE)
+    if not m:
+        return text[:200]
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    line_end = text.find("\n", m.end())
+    return text[line_start: line_end if line_end != -1 else None].strip()[:300]
+
+
+def _torch_cuda(facts: Facts) -> Version | None:
+    if facts.torch_cuda in (None, CPU):
+        return None
+    try:
+        return Version(facts.torch_cuda)
+    except InvalidVersion:
+        return None
+
+
+def _best_install(ctx: Context, *, same_torch: bool = True, extra: tuple[str, ...] = ()) -> tuple[tuple[str, ...], str]:
+    """The install command of the build `detect` picks for this machine, and a phrase naming it."""
+    f = ctx.facts
+    torch = ctx.torch if same_torch else None
+    platform = fixes.fix_platform(f)
+    if platform is None:
+        return (), ""
+    choice = choose(ctx.matrix, f, torch=torch, platform=platform, installer=fixes.fix_installer(f))
+    if torch is not None and choice.accel.kind == "cpu" and (_torch_cuda(f) or f.gpus):
+        choice = choose(ctx.matrix, f, platform=platform, installer=fixes.fix_installer(f))
+    cmd = fixes.install(ctx.matrix, f, torch=choice.torch, accel=choice.accel, extra=extra)
+    return cmd, f"torch {choice.torch} ({choice.accel.describe()})"
+
+
+# --- GPU and driver -----------------------------------------------------------------------------------
+def driver_too_old(ctx: Context) -> list[Finding]:
+    f, m = ctx.facts, ctx.matrix
+    cuda = _torch_cuda(f)
+    if cuda is None or not f.driver_version:
+        if ctx.matched("driver_too_old"):
+            return [ctx.possible("driver_too_old", "the driver version and the torch build's CUDA version "
+                                 "(run `nvidia-smi` and `python -c \"import torch; print(torch.version.cuda)\"`)")]
+        return []
+    os_name = f.os or "linux"
+    try:
+        driver = Version(f.driver_version)
+    except InvalidVersion:
+        return []
+    floor = m.driver_floor(cuda, os_name)
+    if floor is None or driver >= floor:
+        return []
+    compat = m.minor_compat.get(cuda.major)
+    compat_floor = (compat.driver_windows if os_name == "windows" else compat.driver_linux) if compat else None
+    evidence = {"torch": f.torch, "torch_cuda": f.torch_cuda, "driver_version": f.driver_version,
+                "needed_driver": str(floor), "os": os_name}
+    cmd, what = _best_install(ctx)
+    if compat_floor is not None and driver >= compat_floor:
+        msg = (f"torch {f.torch} uses CUDA {cuda}, whose full driver floor is {floor}; driver "
+               f"{f.driver_version} runs it only through minor-version compatibility (code that needs PTX JIT "
+               f"fails). Update the driver to >= {floor}, or install {what}.")
+        return [ctx.finding("driver_too_old", msg, evidence, cmd, severity="warning")]
+    msg = (f"torch {f.torch} needs an NVIDIA driver >= {floor} for CUDA {cuda}; this driver is "
+           f"{f.driver_version}. Update the driver, or install {what}, which this driver runs.")
+    return [ctx.finding("driver_too_old", msg, evidence, cmd)]
+
+
+def no_gpu_but_cuda_build(ctx: Context) -> list[Finding]:
+    f = ctx.facts
+    cuda = _torch_cuda(f)
+    if f.gpus == () and cuda is not None:
+        why = f.unknown.get("driver_version") or "no NVIDIA GPU was found"
+        cmd = fixes.install(ctx.matrix, f, torch=ctx.torch, accel=Accel("cpu"))
+        msg = (f"torch {f.torch} is a CUDA {cuda} build, but this machine has no usable NVIDIA GPU ({why}); "
+               "torch runs on the CPU only. The CPU build is much smaller.")
+        return [ctx.finding("no_gpu_but_cuda_build", msg, {"torch_cuda": f.torch_cuda, "gpus": []}, cmd)]
+    if ctx.matched("no_gpu_but_cuda_build") and f.gpus is None:
+        return [ctx.possible("no_gpu_but_cuda_build", "whether an NVIDIA GPU and driver exist (run `nvidia-smi`)")]
+    return []
+
+
+def cpu_build_installed(ctx: Context) -> list[Finding]:
+    f = ctx.facts
+    if f.os == "macos" or (f.platform or "").startswith("osx"):
+        return []
+    if f.torch_cuda == CPU and f.gpus:
+        cmd, what = _best_install(ctx)
+        names = ", ".join(g.name for g in f.gpus)
+        why = " (plain `pip install torch` gives the CPU build on Windows)" \
+            if f.os == "windows" and f.install_method == "pip" else ""
+        msg = f"torch {f.torch} is the CPU build, but this machine has an NVIDIA GPU ({names}){why}. Install {what}."
+        return [ctx.finding("cpu_build_installed", msg, {"torch": f.torch, "torch_cuda": CPU,
+                                                          "gpus": [g.name for g in f.gpus]}, cmd)]
+    if ctx.matched("cpu_build_installed"):
+        if f.torch_cuda == CPU:
+            cmd, what = _best_install(ctx)
+            return [ctx.finding("cpu_build_installed", f"torch {f.torch or ''} is the CPU build; install {what}.",
+                                {"torch_cuda": CPU}, cmd)]
+        return [ctx.possible("cpu_build_installed", "the torch build (run `python -c \"import torch; "
+                             "print(torch.__version__, torch.version.cuda)\"`) and whether an NVIDIA GPU exists")]
+    return []
+
+
+def unsupported_gpu_arch(ctx: Context) -> list[Finding]:
+    f, m = ctx.facts, ctx.matrix
+    ccs = gpu_ccs(m, f)
+    archs = f.torch_archs or _matrix_archs(ctx)
+    if not ccs or not archs or _torch_cuda(f) is None and not f.torch_archs:
+        if ctx.matched("unsupported_gpu_arch"):
+            return [ctx.possible("unsupported_gpu_arch", "the GPU's compute capability (run `nvidia-smi "
+                                 "--query-gpu=name,compute_cap --format=csv`) and the build's architectures "
+                                 "(`python -c \"import torch; print(torch.cuda.get_arch_list())\"`)")]
+        return []
+    lacking = [(name, cc) for name, cc in ccs if not runs_on(cc, archs)]
+    if not lacking:
+        return []
+    cmd, what = _best_install(ctx, same_torch=False)
+    gpus = ", ".join(f"{n} ({sm_name(cc)}, compute capability {cc})" for n, cc in lacking)
+    carried = ", ".join(a for a in archs if arch_cc(a))
+    msg = (f"torch {f.torch} carries kernels for {carried}, none of which runs on {gpus} "
+           f"(\"no kernel image is available\"). Install {what}, whose build carries it.")
+    evidence = {"torch": f.torch, "torch_archs": list(archs), "gpus": [n for n, _ in lacking],
+                "compute_capability": [str(cc) for _, cc in lacking]}
+    return [ctx.finding("unsupported_gpu_arch", msg, evidence, cmd)]
+
+
+def _matrix_archs(ctx: Context) -> tuple[str, ...]:
+    cuda, torch = _torch_cuda(ctx.facts), ctx.torch
+    rel = ctx.matrix.release(torch) if torch else None
+    if rel is None or cuda is None:
+        return ()
+    facts = rel.accel.get(Accel("cuda", cuda).tag)
+    return facts.archs if facts else ()
+
+
+# --- the interpreter ----------------------------------------------------------------------------------
+def python_32bit(ctx: Context) -> list[Finding]:
+    f = ctx.facts
+    if f.python_bits == 32 and f.platform != "win-32":
+        cmd = fixes.templates(ctx.data, "python_32bit", f, python=fixes.python_minor(f))
+        msg = (f"Python {f.python or ''} is a 32-bit interpreter; PyTorch publishes 64-bit binaries only. "
+               "Install a 64-bit Python and create the environment with it.")
+        return [ctx.finding("python_32bit", msg, {"python_bits": 32, "platform": f.platform}, cmd)]
+    if ctx.matched("python_32bit") and f.python_bits is None:
+        return [ctx.possible("python_32bit", "the interpreter's bitness (run `python -c \"import struct; "
+                             "print(struct.calcsize('P') * 8)\"`)")]
+    return []
+
+
+def win32_no_package(ctx: Context) -> list[Finding]:
+    f = ctx.facts
+    if f.platform == "win-32" or (ctx.matched("win32_no_package") and f.os == "windows" and f.python_bits == 32):
+        cmd = fixes.templates(ctx.data, "win32_no_package", f)
+        msg = ("this is a 32-bit Windows environment (win-32); PyTorch has never published 32-bit Windows "
+               "packages, so conda and pip find none. Install 64-bit Miniconda or Python and recreate it.")
+        return [ctx.finding("win32_no_package", msg, {"platform": f.platform, "python_bits": f.python_bits}, cmd)]
+    return []
+
+
+def shadowing_torch_py(ctx: Context) -> list[Finding]:
+    f = ctx.facts
+    paths = list(f.shadowing or ()) + [p for p in f.cwd_files or () if p.rstrip("/") in ("torch.py", "torch")
+                                       and not any(s.endswith(p.rstrip("/")) for s in f.shadowing or ())]
+    if not paths:
+        if ctx.matched("shadowing_torch_py"):
+            return [ctx.possible("shadowing_torch_py", "whether a torch.py or torch/ sits in the working directory "
+                                 "or on sys.path (run `python -c \"import torch; print(torch.__file__)\"`)")]
+        return []
+    fix = tuple(c for p in paths for c in fixes.templates(
+        ctx.data, "shadowing_torch_py", f, path=p.rstrip("/"), renamed=_renamed(p.rstrip("/"))))
+    msg = (f"{', '.join(paths)} is imported as `torch` instead of the installed package; rename it "
+           "(and delete any __pycache__ beside it).")
+    return [ctx.finding("shadowing_torch_py", msg, {"shadowing": paths}, fix)]
+
+
+def _renamed(path: str) -> str:
+    head, sep, name = path.replace("\\", "/").rpartition("/")
+    return f"{head}{sep}my_{name}" if "\\" not in path else path[: len(path) - len(name)] + f"my_{name}"
+
+
+def wrong_python_env(ctx: Context) -> list[Finding]:
+    f = ctx.facts
+    missing = "no module named 'torch'" in (ctx.seen or "").lower()
+    installed = f.package("torch", "pytorch")
+    active = (f.env or {}).get("CONDA_PREFIX") or (f.env or {}).get("VIRTUAL_ENV")
+    evidence: dict[str, Any] = {}
+    if missing and installed is not None:
+        evidence = {"packages": {installed.name: installed.version}}
+        msg = (f"torch {installed.version} is installed in this environment, yet the interpreter that ran says "
+               "\"No module named 'torch'\": it is another Python (another env, a Jupyter kernel, or the system one).")
+    elif missing and active and f.python_prefix and _norm(active) != _norm(f.python_prefix):
+        evidence = {"python_prefix": f.python_prefix, "env": {"active": active}}
+        msg = (f"the active environment is {active}, but the Python that ran lives in {f.python_prefix}; "
+               "torch is installed for the other one. Run `python` from the active environment.")
+    elif ctx.matched("wrong_python_env") and f.packages is None:
+        return [ctx.possible("wrong_python_env", "which interpreters have torch (run `python -c \"import sys; "
+                             "print(sys.executable)\"` and `conda list torch` or `pip show torch`)")]
+    else:
+        return []
+    cmd = fixes.templates(ctx.data, "wrong_python_env", f)
+    install = tuple(f"python -m {c}" if c.startswith("pip ") else c for c in fixes.install(ctx.matrix, f))
+    return [ctx.finding("wrong_python_env", msg, evidence, cmd + install)]
+
+
+def _norm(path: str) -> str:
+    return path.replace("\\", "/").rstrip("/").lower()
+
+
+def corrupt_package(ctx: Context) -> list[Finding]:
+    f = ctx.facts
+    if f.corrupt:
+        cmd = fixes.templates(ctx.data, "corrupt_package", f) + fixes.install(
+            ctx.matrix, f, torch=ctx.torch, accel=_current_accel(f), extra=("--force-reinstall",))
+        msg = "installed files are damaged: " + "; ".join(f.corrupt) + ". Reinstall from a clean download."
+        return [ctx.finding("corrupt_package", msg, {"corrupt": list(f.corrupt)}, cmd)]
+    if ctx.matched("corrupt_package"):
+        cmd = fixes.templates(ctx.data, "corrupt_package", f)
+        msg = "the error says a package download or install is damaged; clear the cache and reinstall."
+        return [ctx.finding("corrupt_package", msg, {}, cmd)]
+    return []
+
+
+def _current_accel(f: Facts) -> Accel | None:
+    if f.torch_cuda == CPU:
+        return Accel("cpu")
+    cuda = _torch_cuda(f)
+    return Accel("cuda", cuda) if cuda else None
+
+
+def all_rules() -> tuple[Callable[[Context], list[Finding]], ...]:
+    """Every rule, in the order of the cause vocabulary."""
+    from envgen.doctor import rules_env as e
+
+    return (driver_too_old, no_gpu_but_cuda_build, cpu_build_installed, e.missing_vc_runtime, e.missing_mkl,
+            unsupported_gpu_arch, python_32bit, win32_no_package, shadowing_torch_py, e.mkl_2024_1_ijit,
+            e.numpy2_abi, e.mixed_pip_conda, wrong_python_env, e.channel_conflict_vc14, e.cuda_feature_conflict,
+            e.mkl_channel_mismatch, e.ld_library_path_conflict, corrupt_package)
+
+
+def constraint_spec(matrix: Matrix, package: str, installer: str, torch: Version | None,
+                    facts: Facts | None) -> tuple[str, SpecifierSet, str] | None:
+    """The matrix's pin for `package` (mkl<2024.1, numpy<2) that applies to this torch and these facts:
+    (spec, its range, why). With torch None and facts None: the first pin naming the package."""
+    for c in matrix.constraints:
+        if c.kind != "pin" or not _when_fits(c.when, torch, facts):
+            continue
+        for spec in (c.conda if installer == "conda" else c.pip) or c.conda:
+            try:
+                req = Requirement(spec)
+            except InvalidRequirement:
+                continue
+            if req.name.lower() == package:
+                return spec, req.specifier, c.why
+    return None
+
+
+def _when_fits(when: Any, torch: Version | None, facts: Facts | None) -> bool:
+    if torch is not None and when.torch and torch not in when.torch:
+        return False
+    if facts is None:
+        return True
+    if when.families and facts.channel and facts.channel not in when.families:
+        return False
+    if when.installers and facts.install_method and facts.install_method not in when.installers:
+        return False
+    return not (when.platforms and facts.platform and facts.platform not in when.platforms)

@@ -1,0 +1,288 @@
+"""The conda engine: the only module that imports py-rattler.
+
+Solve one target platform (plus noarch) from repodata files already on disk, install verified package files
+into a prefix, validate a solution, and write/read pixi.lock. Inputs and outputs are envgen's own frozen
+records (`CondaSolve`, `LockedConda`), so the rest of envgen never sees a rattler type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from envgen.errors import BadInput, OutsideFailure
+
+PRIORITIES = ("strict", "flexible", "disabled")
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualPkg:
+    name: str  # __cuda, __glibc, ...
+    version: str
+    build: str = "0"
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.version}={self.build}"
+
+
+@dataclass(frozen=True, slots=True)
+class CondaSolve:
+    """One solve: a target platform, specs, channels (canonical URLs, priority order) and the machine."""
+
+    platform: str
+    specs: tuple[str, ...]
+    channels: tuple[str, ...]
+    priority: str = "strict"
+    virtual: tuple[VirtualPkg, ...] = ()
+    timeout_s: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class LockedConda:
+    """One solved conda package, as every lockfile format needs it."""
+
+    name: str
+    version: str
+    build: str
+    build_number: int
+    subdir: str
+    url: str
+    channel: str  # canonical channel URL, no trailing slash
+    md5: str
+    sha256: str
+    depends: tuple[str, ...] = ()
+    constrains: tuple[str, ...] = ()
+    noarch: str | None = None
+    size: int | None = None
+    timestamp: int | None = None
+
+    @property
+    def file_name(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+
+def _run(coro):
+    try:
+        return asyncio.run(coro)
+    except RuntimeError as exc:  # a caller already inside an event loop
+        if "running event loop" not in str(exc):
+            raise
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, coro).result()
+
+
+def _priority(name: str):
+    from rattler import ChannelPriority
+
+    if name not in PRIORITIES:
+        raise BadInput(f"unknown channel priority {name!r}", hint="use strict, flexible or disabled")
+    return {"strict": ChannelPriority.Strict, "flexible": ChannelPriority.Flexible,
+            "disabled": ChannelPriority.Disabled}[name]
+
+
+def _virtual(pkgs: tuple[VirtualPkg, ...]):
+    from rattler import BuildString, GenericVirtualPackage, PackageName, Version
+
+    return [GenericVirtualPackage(PackageName(v.name), Version(v.version), BuildString(v.build)) for v in pkgs]
+
+
+def _specs(texts: tuple[str, ...]):
+    from rattler import MatchSpec
+
+    out = []
+    for text in texts:
+        try:
+            out.append(MatchSpec(text))
+        except Exception as exc:  # rattler's InvalidMatchSpecError and friends
+            raise BadInput(f"invalid conda spec {text!r}: {exc}",
+                           hint="write specs as name, name=1.2, 'name >=1.2,<2' or name=1.2=build*") from None
+    return out
+
+
+def _record_to_locked(r) -> LockedConda:
+    noarch = r.noarch
+    kind = None if noarch is None or noarch.none else ("python" if noarch.python else "generic")
+    stamp = int(r.timestamp.timestamp() * 1000) if r.timestamp is not None else None
+    return LockedConda(
+        name=r.name.normalized, version=str(r.version), build=str(r.build), build_number=int(r.build_number),
+        subdir=str(r.subdir), url=str(r.url), channel=str(r.channel or "").rstrip("/"),
+        md5=r.md5.hex() if r.md5 else "", sha256=r.sha256.hex() if r.sha256 else "",
+        depends=tuple(r.depends), constrains=tuple(r.constrains), noarch=kind,
+        size=int(r.size) if r.size else None, timestamp=stamp)
+
+
+def _locked_to_record(p: LockedConda):
+    from rattler import BuildString, NoArchType, PackageRecord, RepoDataRecord
+
+    rec = PackageRecord(
+        name=p.name, version=p.version, build=BuildString(p.build), build_number=p.build_number,
+        subdir=p.subdir, depends=list(p.depends), constrains=list(p.constrains),
+        md5=bytes.fromhex(p.md5) if p.md5 else None, sha256=bytes.fromhex(p.sha256) if p.sha256 else None,
+        size=p.size, noarch=NoArchType(p.noarch) if p.noarch else None)
+    return RepoDataRecord(rec, p.file_name, p.url, p.channel + "/")
+
+
+def solve(job: CondaSolve, repodata: dict[tuple[str, str], Path],
+          locked: tuple[LockedConda, ...] = ()) -> tuple[LockedConda, ...]:
+    """Solve `job` against repodata files keyed by (channel URL, subdir). Sorted by name.
+
+    Records carry the canonical channel URLs, whatever mirror the repodata came from.
+    """
+    import rattler
+    from rattler import Channel, SparseRepoData
+    from rattler.exceptions import SolverError
+
+    sources = []
+    for url in job.channels:
+        channel = Channel(url.rstrip("/") + "/")
+        for sub in (job.platform, "noarch"):
+            path = repodata.get((url, sub))
+            if path is not None:
+                sources.append(_sparse(SparseRepoData, channel, sub, path, url))
+    coro = rattler.solve_with_sparse_repodata(
+        _specs(job.specs), sources, locked_packages=[_locked_to_record(p) for p in locked],
+        virtual_packages=_virtual(job.virtual), channel_priority=_priority(job.priority),
+        timeout=timedelta(seconds=job.timeout_s))
+    try:
+        records = _run(coro)
+    except SolverError as exc:
+        text = str(exc)
+        if "timed out" in text.lower() or "timeout" in text.lower():
+            raise OutsideFailure(f"the {job.platform} solve ran out of time ({job.timeout_s:.0f} s)",
+                                 hint="narrow the request (pin python, torch) or raise --timeout") from None
+        raise BadInput(f"no {job.platform} environment satisfies the request: {text.strip()}",
+                       context={"platform": job.platform, "solver": text}) from None
+    return tuple(sorted((_record_to_locked(r) for r in records), key=lambda p: p.name))
+
+
+_SPARSE: dict[tuple[str, str, str, int], object] = {}  # parsed repodata indexes, reused across platforms
+
+
+def _sparse(cls, channel, sub: str, path: Path, url: str):
+    key = (url, sub, str(path), Path(path).stat().st_mtime_ns)
+    if key in _SPARSE:
+        return _SPARSE[key]
+    try:
+        _SPARSE[key] = cls(channel, sub, str(path))
+        return _SPARSE[key]
+    except Exception as exc:  # a file that is not repodata
+        raise OutsideFailure(f"cannot read the repodata of {url}/{sub}: {exc}",
+                             hint="the file is damaged; run again online to fetch it afresh") from None
+
+
+def validate(packages: tuple[LockedConda, ...]) -> None:
+    """Check that every dependency and constraint inside a solution is met (raises BadInput)."""
+    from rattler import PackageRecord
+
+    try:
+        PackageRecord.validate([_locked_to_record(p) for p in packages])
+    except Exception as exc:
+        raise BadInput(f"the locked packages do not form a valid environment: {exc}",
+                       hint="re-create the lock with `envgen lock`") from None
+
+
+def topological(packages: tuple[LockedConda, ...]) -> tuple[LockedConda, ...]:
+    """Dependencies before dependents, deterministically (the order explicit files need)."""
+    from rattler import RepoDataRecord
+
+    by_name = {p.name: p for p in packages}
+    ordered = RepoDataRecord.sort_topologically([_locked_to_record(p) for p in packages])
+    return tuple(by_name[r.name.normalized] for r in ordered)
+
+
+def archive_record(path: Path) -> LockedConda:
+    """Read a package file's own metadata (index.json and hashes)."""
+    from rattler import RepoDataRecord
+
+    try:
+        return _record_to_locked(_run(RepoDataRecord.from_package_archive(str(path))))
+    except Exception as exc:
+        raise OutsideFailure(f"cannot read package {path.name}: {exc}", hint="delete it and download it again") from None
+
+
+def install(files: tuple[Path, ...], prefix: Path, platform: str, cache_dir: Path) -> None:
+    """Link already-verified package files into prefix (creating it).
+
+    py-rattler 0.28's installer can crash the interpreter at exit (a worker thread touches Python during
+    finalisation, about 1 run in 12 with a cold cache), so the linking runs in a child process that leaves
+    with os._exit once its result is written.
+    """
+    import json
+    import subprocess
+    import sys
+
+    job = json.dumps({"files": [str(f) for f in files], "prefix": str(prefix), "platform": platform,
+                      "cache": str(cache_dir)})
+    done = subprocess.run([sys.executable, "-c", "from envgen.lock.conda import _install_child; _install_child()"],
+                          input=job, capture_output=True, text=True, check=False)
+    if done.stdout.strip() != "ok":
+        detail = (done.stdout.strip() or done.stderr.strip() or f"exit status {done.returncode}")[-2000:]
+        raise OutsideFailure(f"installing into {prefix} failed: {detail}",
+                             hint="check free disk space and permissions, then run again")
+
+
+def _install_child() -> None:
+    """The child side of `install`: read the job on stdin, link, print 'ok' or the error, leave at once."""
+    import json
+    import os
+    import sys
+
+    import rattler
+    from rattler import RepoDataRecord, Subdir
+
+    job = json.loads(sys.stdin.read())
+
+    async def _go() -> None:
+        records = list(await asyncio.gather(*(RepoDataRecord.from_package_archive(f) for f in job["files"])))
+        await rattler.install(records, target_prefix=job["prefix"], cache_dir=job["cache"],
+                              platform=Subdir(job["platform"]), show_progress=False)
+
+    try:
+        asyncio.run(_go())
+        message = "ok"
+    except Exception as exc:  # reported to the parent, which raises OutsideFailure
+        message = f"{exc.__class__.__name__}: {exc}"
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def write_pixi(path: Path, env: dict[str, tuple[LockedConda, ...]], pypi: dict[str, tuple[tuple[str, str, str], ...]],
+               channels: tuple[str, ...]) -> str:
+    """Render pixi.lock text (format of rattler's LockFile) for platform -> packages; pypi: (name, version, url)."""
+    import tempfile
+
+    from rattler import LockChannel, LockFile, LockPlatform
+
+    platforms = {p: LockPlatform(p) for p in sorted(set(env) | set(pypi))}
+    lock = LockFile(list(platforms.values()))
+    lock.set_channels("default", [LockChannel(c.rstrip("/") + "/") for c in channels])
+    for plat, pkgs in sorted(env.items()):
+        for p in pkgs:
+            lock.add_conda_package("default", platforms[plat], _locked_to_record(p))
+    for plat, wheels in sorted(pypi.items()):
+        for name, version, url in wheels:
+            lock.add_pypi_package("default", platforms[plat], name, version, url)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / path.name
+        lock.to_path(str(out))
+        return out.read_text(encoding="utf-8")
+
+
+def read_pixi(path: Path) -> dict[str, tuple[LockedConda, ...]]:
+    """platform -> conda packages of pixi.lock's default environment."""
+    from rattler import LockFile
+
+    try:
+        lock = LockFile.from_path(str(path))
+    except Exception as exc:
+        raise BadInput(f"{path} is not a readable pixi.lock: {exc}", hint="re-create it with `envgen lock`") from None
+    env = lock.default_environment()
+    if env is None:
+        return {}
+    return {str(getattr(plat, "name", plat)): tuple(sorted((_record_to_locked(r) for r in recs), key=lambda p: p.name))
+            for plat, recs in env.conda_repodata_records().items()}

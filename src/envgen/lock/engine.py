@@ -1,0 +1,248 @@
+"""The lock engine: LockSpec -> solved packages -> every lockfile's text, written atomically, or checked.
+
+`solve_all` fetches repodata (through the mirrors and the cache), solves each platform with py-rattler and the
+pip side with uv; `render_all` turns the result into file texts (nothing touches the disk until every platform
+has solved); `write_all` writes them atomically; `check` compares a committed lock's input hash without solving.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from envgen.lock import condalock, explicit, pylock, conda as solver
+from envgen.lock.condalock import CondaLock, LockedWheel
+from envgen.errors import BadInput
+from envgen.fileio import header, write_atomic
+from envgen.lock.spec import LockSpec, PlatformSpec, input_hash, platform_hash
+from envgen.lock.fetch import Fetcher
+from envgen.lock.pip import PipJob, compile_pip
+from envgen.lock.conda import CondaSolve, LockedConda
+
+CONDA_LOCK = "conda-lock.yml"
+PIXI_LOCK = "pixi.lock"
+_HASH_LINE = re.compile(r"input-hash: sha256:([0-9a-f]{64})")
+
+
+@dataclass(frozen=True, slots=True)
+class Locked:
+    spec: LockSpec
+    conda: dict[str, tuple[LockedConda, ...]] = field(default_factory=dict)
+    pip: dict[str, tuple[LockedWheel, ...]] = field(default_factory=dict)
+    pythons: dict[str, str] = field(default_factory=dict)  # platform -> Python the pip side was locked for
+
+
+@dataclass(frozen=True, slots=True)
+class Previous:
+    """An existing lock, for --update."""
+
+    conda: dict[str, tuple[LockedConda, ...]]
+    pip: dict[str, tuple[LockedWheel, ...]]
+
+
+def explicit_name(platform: str) -> str:
+    return f"conda-{platform}.lock"
+
+
+def requirements_name(platform: str) -> str:
+    return f"requirements-{platform}.txt"
+
+
+def pylock_name(platform: str) -> str:
+    return f"pylock.{platform}.toml"
+
+
+def expected_files(spec: LockSpec) -> list[str]:
+    names = []
+    if spec.has_conda:
+        names += [CONDA_LOCK, PIXI_LOCK] + [explicit_name(p.platform) for p in spec.platforms if p.conda]
+    names += [n for p in spec.platforms if p.pip for n in (requirements_name(p.platform), pylock_name(p.platform))]
+    return sorted(names)
+
+
+# -- solving ------------------------------------------------------------------------------------------------
+
+def solve_all(spec: LockSpec, fetcher: Fetcher, previous: Previous | None = None,
+              update: tuple[str, ...] = (), timeout_s: float = 120.0, report=None) -> Locked:
+    conda, pip, pythons = {}, {}, {}
+    for p in spec.platforms:
+        if p.conda:
+            if report:
+                report(f"solving {p.platform} (conda)")
+            conda[p.platform] = _solve_conda(spec, p, fetcher, previous, update, timeout_s)
+        if p.pip:
+            python = p.pip.python or _conda_python(conda.get(p.platform, ()), p.platform)
+            if report:
+                report(f"resolving {p.platform} (pip, Python {python})")
+            pythons[p.platform] = python
+            provided = _provided(spec, conda.get(p.platform, ())) if p.pip_in_conda else {}
+            pip[p.platform] = _solve_pip(p, python, fetcher, previous, update, provided)
+    return Locked(spec, conda, pip, pythons)
+
+
+def _solve_conda(spec: LockSpec, p: PlatformSpec, fetcher: Fetcher, previous: Previous | None,
+                 update: tuple[str, ...], timeout_s: float) -> tuple[LockedConda, ...]:
+    assert p.conda is not None
+    repodata = {}
+    for url in p.conda.channels:
+        for sub in (p.platform, "noarch"):
+            path = fetcher.repodata(url, sub)
+            if path is not None:
+                repodata[(url, sub)] = path
+    locked = ()
+    if previous is not None:
+        locked = tuple(x for x in previous.conda.get(p.platform, ()) if x.name not in update)
+    job = CondaSolve(p.platform, p.conda.specs, p.conda.channels, p.conda.priority, p.conda.virtual, timeout_s)
+    try:
+        return solver.solve(job, repodata, locked)
+    except BadInput as exc:
+        if "solver" not in (exc.context or {}):  # an invalid spec, not a conflict: channel advice would mislead
+            raise
+        raise _explain(exc, spec, p) from None
+
+
+def _explain(exc: BadInput, spec: LockSpec, p: PlatformSpec) -> BadInput:
+    """Add the matrix's reasons for the packages the solver names, and the channel-priority advice."""
+    text = exc.message
+    why = [reason for name, reason in spec.reasons if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
+    message = text + ("".join(f"\n  the matrix says: {w}" for w in why) if why else "")
+    assert p.conda is not None
+    order = ", ".join(p.conda.channels)
+    hint = (f"channels, in priority order ({p.conda.priority}): {order}. "
+            "A package found in an earlier channel hides every later channel's builds under strict priority; "
+            "try --channel-priority flexible (or disabled), other --virtual packages, or looser pins")
+    return BadInput(message, hint=hint, context=exc.context)
+
+
+def _conda_python(packages: tuple[LockedConda, ...], platform: str) -> str:
+    for x in packages:
+        if x.name == "python":
+            return ".".join(x.version.split(".")[:2])
+    raise BadInput(f"the {platform} pip packages need a Python, and the conda side has none",
+                   hint="add python to the environment's dependencies")
+
+
+def _pipname(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _provided(spec: LockSpec, packages: tuple[LockedConda, ...]) -> dict[str, str]:
+    """pip name -> version of the Python packages the conda side already installs."""
+    renames = dict(spec.renames)
+    out = {}
+    for x in packages:
+        if x.name != "python" and (x.noarch == "python" or any(d.split()[0] == "python" for d in x.depends)):
+            out[_pipname(renames.get(x.name, x.name))] = x.version
+    return out
+
+
+def _solve_pip(p: PlatformSpec, python: str, fetcher: Fetcher, previous: Previous | None,
+               update: tuple[str, ...], provided: dict[str, str]) -> tuple[LockedWheel, ...]:
+    """uv for one platform; packages the conda side provides are held at its versions and left out."""
+    assert p.pip is not None
+    keep = tuple(f"{name}=={version}" for name, version in sorted(provided.items()))
+    if previous is not None and update:
+        skip = {_pipname(u) for u in update} | set(provided)
+        keep += tuple(f"{w.name}=={w.version}" for w in previous.pip.get(p.platform, ())
+                      if _pipname(w.name) not in skip)
+    glibc = next((v.version for v in (p.conda.virtual if p.conda else ()) if v.name == "__glibc"), "2.17")
+    job = PipJob(p.platform, python, p.pip.requirements, p.pip.index_url, p.pip.extra_index_urls,
+                 p.pip.find_links, glibc, keep)
+    wheels = compile_pip(job, fetcher.mirrors, fetcher.root / "uv", fetcher.offline)
+    return tuple(w for w in wheels if _pipname(w.name) not in provided)
+
+
+# -- rendering ----------------------------------------------------------------------------------------------
+
+def render_all(locked: Locked) -> dict[str, str]:
+    spec = locked.spec
+    digest = input_hash(spec)
+    head = header("#", input_hash=digest, command=spec.command)
+    files: dict[str, str] = {}
+    if spec.has_conda:
+        files.update(_render_conda(locked, head))
+    for p in spec.platforms:
+        if p.pip:
+            wheels = locked.pip[p.platform]
+            files[requirements_name(p.platform)] = pylock.render_requirements(
+                head, wheels, p.pip.index_url, p.pip.extra_index_urls, p.pip.find_links)
+            files[pylock_name(p.platform)] = pylock.render_pylock(head, p.platform, locked.pythons[p.platform], wheels)
+    return dict(sorted(files.items()))
+
+
+def _render_conda(locked: Locked, head: str) -> dict[str, str]:
+    spec = locked.spec
+    plats = tuple(p.platform for p in spec.platforms if p.conda)
+    channels = tuple(dict.fromkeys(c for p in spec.platforms if p.conda for c in p.conda.channels))
+    in_conda = {p.platform: locked.pip.get(p.platform, ()) for p in spec.platforms if p.pip_in_conda}
+    files = {CONDA_LOCK: condalock.render(head, plats, channels,
+                                          {p.platform: platform_hash(p) for p in spec.platforms if p.conda},
+                                          ("envgen",), locked.conda, in_conda)}
+    for plat in plats:
+        files[explicit_name(plat)] = explicit.render(head, plat, solver.topological(locked.conda[plat]))
+    pypi = {plat: tuple((w.name, w.version, w.url) for w in wheels) for plat, wheels in in_conda.items()}
+    files[PIXI_LOCK] = head + solver.write_pixi(Path(PIXI_LOCK), {p: locked.conda[p] for p in plats}, pypi, channels)
+    return files
+
+
+def write_all(files: dict[str, str], outdir: Path) -> list[Path]:
+    written = []
+    for name, text in files.items():
+        write_atomic(outdir / name, text)
+        written.append(outdir / name)
+    return written
+
+
+# -- checking and reading -------------------------------------------------------------------------------------
+
+def file_hash(path: Path) -> str | None:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = "".join(handle.readline() for _ in range(6))
+    except OSError:
+        return None
+    m = _HASH_LINE.search(head)
+    return m.group(1) if m else None
+
+
+def check(spec: LockSpec, outdir: Path) -> list[str]:
+    """Why the lock in outdir does not match spec (empty: up to date). Does not solve."""
+    want = input_hash(spec)
+    problems = []
+    for name in expected_files(spec):
+        found = file_hash(outdir / name)
+        if found is None:
+            problems.append(f"{name}: missing" if not (outdir / name).exists() else f"{name}: no envgen header")
+        elif found != want:
+            problems.append(f"{name}: made from other inputs (input hash {found[:12]}, now {want[:12]})")
+    return problems
+
+
+def read_previous(outdir: Path) -> Previous | None:
+    path = outdir / CONDA_LOCK
+    conda: dict[str, tuple[LockedConda, ...]] = {}
+    pip: dict[str, tuple[LockedWheel, ...]] = {}
+    if path.exists():
+        lock: CondaLock = condalock.parse(path)
+        conda = _full_records(dict(lock.conda), outdir / PIXI_LOCK)
+        pip = {k: v for k, v in lock.pip.items() if v}
+    for file in sorted(outdir.glob("pylock.*.toml")):
+        plat = file.name[len("pylock."):-len(".toml")]
+        pip.setdefault(plat, pylock.read_pylock(file, plat))
+    if not conda and not pip:
+        return None
+    return Previous(conda, pip)
+
+
+def _full_records(conda: dict[str, tuple[LockedConda, ...]], pixi: Path) -> dict[str, tuple[LockedConda, ...]]:
+    """conda-lock.yml drops build numbers, sizes, constraints and virtual-package dependencies; pixi.lock keeps
+    them. Kept packages come back from the solver as given, so --update takes them from pixi.lock where it has
+    the same file (otherwise an update that changes nothing would still rewrite pixi.lock with less)."""
+    if not pixi.is_file():
+        return conda
+    try:
+        full = {p.url: p for pkgs in solver.read_pixi(pixi).values() for p in pkgs}
+    except BadInput:
+        return conda
+    return {plat: tuple(full.get(p.url, p) for p in pkgs) for plat, pkgs in conda.items()}

@@ -1,0 +1,131 @@
+"""The pip side: `uv pip compile` for one target platform and Python, hashed, never downloading a Python.
+
+uv writes a PEP 751 lock for the target (`--format pylock.toml`), which gives every chosen file with its URL
+and sha256; envgen renders its own requirements/pylock files from that (see `envgen.lock.pylock`). Index URLs go to uv
+through the mirrors and come back canonical.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from envgen.compat import tomllib
+
+from envgen.lock.condalock import LockedWheel
+from envgen.errors import BadInput, OutsideFailure
+from envgen.lock.mirrors import Mirrors, redact
+
+# conda subdir -> uv's --python-platform (a naming translation, not a compatibility fact)
+UV_PLATFORM = {"linux-64": "x86_64-manylinux_{glibc}", "linux-aarch64": "aarch64-manylinux_{glibc}",
+               "win-64": "x86_64-pc-windows-msvc", "osx-64": "x86_64-apple-darwin",
+               "osx-arm64": "aarch64-apple-darwin"}
+_NETWORK = ("Failed to fetch", "Request failed", "error sending request", "Could not connect", "tcp connect",
+            "dns error", "Connection refused", "connection closed", "Network connectivity is disabled")
+
+
+@dataclass(frozen=True, slots=True)
+class PipJob:
+    platform: str
+    python: str
+    requirements: tuple[str, ...]
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    glibc: str = "2.17"
+    keep: tuple[str, ...] = ()  # name==version pins to hold (for --update)
+
+
+def uv_platform(platform: str, glibc: str) -> str:
+    if platform not in UV_PLATFORM:
+        raise BadInput(f"uv cannot resolve wheels for {platform}", hint="pip locks cover: " + ", ".join(UV_PLATFORM))
+    return UV_PLATFORM[platform].format(glibc=glibc.replace(".", "_"))
+
+
+def _command(job: PipJob, mirrors: Mirrors, folder: Path, cache: Path, offline: bool) -> list[str]:
+    import sys
+
+    import uv
+
+    # --python: the running interpreter serves uv for sdist builds; without it uv searches every Python on the
+    # machine (a second or more with pyenv shims). The target is --python-version/--python-platform.
+    cmd = [uv.find_uv_bin(), "pip", "compile", str(folder / "requirements.in"), "--generate-hashes",
+           "--no-python-downloads", "--python", sys.executable, "--python-version", job.python,
+           "--python-platform", uv_platform(job.platform, job.glibc), "--format", "pylock.toml",
+           "--no-header", "--quiet", "--no-config", "--cache-dir", str(cache), "-o", str(folder / "pylock.toml")]
+    if job.index_url:
+        cmd += ["--index-url", mirrors.apply(job.index_url)]
+    for url in job.extra_index_urls:
+        cmd += ["--extra-index-url", mirrors.apply(url)]
+    for url in job.find_links:
+        cmd += ["--find-links", mirrors.apply(url)]
+    if job.keep:
+        (folder / "keep.txt").write_text("".join(k + "\n" for k in job.keep))
+        cmd += ["--constraint", str(folder / "keep.txt")]
+    if offline:
+        cmd.append("--offline")
+    return cmd
+
+
+def compile_pip(job: PipJob, mirrors: Mirrors, cache: Path, offline: bool = False,
+                timeout_s: float = 300.0) -> tuple[LockedWheel, ...]:
+    """The files uv chose for `job`, sorted by name, with canonical URLs."""
+    with tempfile.TemporaryDirectory(prefix="envgen-uv-") as tmp:
+        folder = Path(tmp)
+        (folder / "requirements.in").write_text("".join(r + "\n" for r in job.requirements))
+        cmd = _command(job, mirrors, folder, cache, offline)
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False,
+                                  env=_env(), stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise OutsideFailure(f"uv did not finish resolving the {job.platform} pip packages in {timeout_s:.0f} s",
+                                 hint="check the index is reachable, or narrow the requirements") from None
+        except OSError as exc:
+            raise OutsideFailure(f"cannot run uv: {exc}", hint="reinstall envgen (uv is a dependency)") from None
+        if done.returncode != 0:
+            raise _failure(job, done.stderr, mirrors, offline)
+        data = tomllib.loads((folder / "pylock.toml").read_text(encoding="utf-8"))
+    return tuple(sorted(_wheels(data, job.platform, mirrors), key=lambda w: w.name))
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def _wheels(data: dict, platform: str, mirrors: Mirrors) -> list[LockedWheel]:
+    out = []
+    for pkg in data.get("packages", []):
+        files = list(pkg.get("wheels", [])) or ([pkg["sdist"]] if "sdist" in pkg else [])
+        if not files:
+            raise OutsideFailure(f"uv locked {pkg.get('name')} without a file", hint="report this with the request")
+        chosen = min(files, key=lambda f: f["url"])
+        out.append(LockedWheel(pkg["name"], str(pkg["version"]), mirrors.unapply(chosen["url"]),
+                               chosen["hashes"]["sha256"], platform))
+    return out
+
+
+def _failure(job: PipJob, stderr: str, mirrors: Mirrors, offline: bool) -> Exception:
+    text = "\n".join(line for line in stderr.strip().splitlines() if line.strip())
+    for _src, dst in mirrors.pairs:  # never echo credentials of a mirror
+        text = text.replace(dst, redact(dst))
+    where = job.index_url or "the default index"
+    if any(marker.lower() in text.lower() for marker in _NETWORK):
+        hint = ("run once without --offline to fill the cache" if offline else
+                "check your connection and proxy settings (HTTPS_PROXY), use a mirror (--mirror FROM=TO), "
+                "or run with --offline to use what is cached")
+        return OutsideFailure(f"uv could not read the pip index {redact(where)} for {job.platform}:\n{text}",
+                              hint=hint)
+    return BadInput(f"no {job.platform} pip environment (Python {job.python}) satisfies the request:\n{text}",
+                    hint="loosen the pins above, or choose another --python or variant",
+                    context={"platform": job.platform})
+
+
+def wheel_filename(url: str) -> str:
+    return unquote(url.rsplit("/", 1)[-1])

@@ -1,0 +1,80 @@
+"""pip lock outputs: `pylock.<platform>.toml` (PEP 751) and `requirements-<platform>.txt` with `--hash` lines.
+
+Both are rendered from the same locked files; the pylock is validated with `packaging.pylock` before it is
+written, and read back with it for installs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from envgen.compat import tomllib
+
+from envgen.lock.condalock import LockedWheel
+from envgen.errors import BadInput
+from envgen.models import MARKERS
+
+# conda subdir -> the PEP 508 environment of that target (a naming translation)
+
+
+def _q(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a valid TOML basic string
+
+
+def render_pylock(header: str, platform: str, python: str, wheels: tuple[LockedWheel, ...]) -> str:
+    lines = [header.rstrip("\n"), 'lock-version = "1.0"', 'created-by = "envgen"',
+             f"requires-python = {_q(f'=={python}.*')}"]
+    if platform in MARKERS:
+        lines.append(f"environments = [{_q(MARKERS[platform])}]")
+    for w in sorted(wheels, key=lambda x: x.name):
+        lines += ["", "[[packages]]", f"name = {_q(w.name)}", f"version = {_q(w.version)}"]
+        file = f"{{ url = {_q(w.url)}, hashes = {{ sha256 = {_q(w.sha256)} }} }}"
+        if w.url.endswith(".whl"):
+            lines.append(f"wheels = [{file}]")
+        else:
+            lines.append(f"sdist = {file}")
+    text = "\n".join(lines) + "\n"
+    validate(text, f"pylock.{platform}.toml")
+    return text
+
+
+def validate(text: str, where: str):
+    """Parse and validate with packaging.pylock; BadInput says what is wrong."""
+    from packaging.pylock import Pylock, PylockValidationError
+
+    try:
+        lock = Pylock.from_dict(tomllib.loads(text))
+        lock.validate()
+    except (tomllib.TOMLDecodeError, PylockValidationError) as exc:
+        raise BadInput(f"{where} is not a valid PEP 751 lock: {exc}",
+                       hint="re-create it with `envgen lock`") from None
+    return lock
+
+
+def read_pylock(path: Path, platform: str) -> tuple[LockedWheel, ...]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}", hint="check the lockfile path") from None
+    lock = validate(text, str(path))
+    out = []
+    for pkg in lock.packages:
+        files = list(pkg.wheels or ()) or ([pkg.sdist] if pkg.sdist else [])
+        if not files or not files[0].url:
+            raise BadInput(f"{path}: package {pkg.name} has no file URL", hint="re-create it with `envgen lock`")
+        out.append(LockedWheel(str(pkg.name), str(pkg.version), files[0].url, files[0].hashes.get("sha256", ""),
+                               platform))
+    return tuple(out)
+
+
+def render_requirements(header: str, wheels: tuple[LockedWheel, ...], index_url: str | None,
+                        extra_index_urls: tuple[str, ...], find_links: tuple[str, ...]) -> str:
+    lines = [header.rstrip("\n")]
+    if index_url:
+        lines.append(f"--index-url {index_url}")
+    lines += [f"--extra-index-url {u}" for u in extra_index_urls]
+    lines += [f"--find-links {u}" for u in find_links]
+    for w in sorted(wheels, key=lambda x: x.name):
+        lines += [f"{w.name}=={w.version} \\", f"    --hash=sha256:{w.sha256}"]
+    return "\n".join(lines) + "\n"

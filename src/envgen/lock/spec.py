@@ -1,0 +1,189 @@
+"""What a lock is made from: a small frozen `LockSpec`, built from resolved Stacks and/or an environment.yml.
+
+The engine (`envgen.lock.engine`) only sees this record: per platform the conda specs, channel URLs in priority
+order, the channel priority and the virtual packages; the pip requirements, indexes and Python. Its hash is the
+input hash written into every lockfile, so `envgen lock --check` can tell a stale lock without solving.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from envgen.errors import BadInput
+from envgen.fileio import sha256_text
+from envgen.lock.conda import PRIORITIES, VirtualPkg
+
+CHANNEL_ALIAS = "https://conda.anaconda.org"  # conda's default channel_alias: how a bare channel name is a URL
+
+
+@dataclass(frozen=True, slots=True)
+class CondaPart:
+    specs: tuple[str, ...]
+    channels: tuple[str, ...]  # canonical URLs, priority order
+    priority: str = "strict"
+    virtual: tuple[VirtualPkg, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PipPart:
+    requirements: tuple[str, ...]
+    python: str  # "3.9"; for a pip part inside a conda env, the solved Python decides
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformSpec:
+    platform: str
+    conda: CondaPart | None = None
+    pip: PipPart | None = None
+    pip_in_conda: bool = False  # the pip packages go into the conda environment (environment.yml `pip:`)
+
+
+@dataclass(frozen=True, slots=True)
+class LockSpec:
+    platforms: tuple[PlatformSpec, ...]
+    command: str = "envgen lock"
+    reasons: tuple[tuple[str, str], ...] = ()  # package name -> why the matrix asks for it (for conflicts)
+    renames: tuple[tuple[str, str], ...] = ()  # conda name -> pip name where they differ (pytorch -> torch)
+
+    def platform(self, name: str) -> PlatformSpec:
+        for p in self.platforms:
+            if p.platform == name:
+                return p
+        raise BadInput(f"the lock has no platform {name!r}",
+                       hint="locked platforms: " + ", ".join(p.platform for p in self.platforms))
+
+    @property
+    def has_conda(self) -> bool:
+        return any(p.conda for p in self.platforms)
+
+    @property
+    def has_pip(self) -> bool:
+        return any(p.pip for p in self.platforms)
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def platform_hash(p: PlatformSpec) -> str:
+    return sha256_text(json.dumps(_plain(p), sort_keys=True))
+
+
+def input_hash(spec: LockSpec) -> str:
+    """The hash of everything a solve depends on (not the command line that asked for it)."""
+    return sha256_text(json.dumps([_plain(p) for p in spec.platforms], sort_keys=True))
+
+
+# -- virtual packages -------------------------------------------------------------------------------------
+
+def default_virtual(platform: str, cuda: str | None) -> dict[str, VirtualPkg]:
+    """The virtual packages a solve for `platform` assumes (matrices/virtual_packages.yaml) plus __cuda."""
+    from ruamel.yaml import YAML
+
+    from envgen.matrix import find_matrix_dir
+
+    table = YAML(typ="safe").load((find_matrix_dir() / "virtual_packages.yaml").read_text(encoding="utf-8"))
+    out = {}
+    for name, value in (table.get(platform) or {}).items():
+        version, _, build = str(value).partition("=")
+        out[name] = VirtualPkg(name, version, build or "0")
+    if cuda and not platform.startswith("osx"):
+        out["__cuda"] = VirtualPkg("__cuda", cuda)
+    return out
+
+
+def parse_virtual(items: list[str] | tuple[str, ...]) -> dict[str, VirtualPkg | None]:
+    """`--virtual __glibc=2.28`, `__archspec=1=x86_64`, `__cuda=none` (removes it)."""
+    out: dict[str, VirtualPkg | None] = {}
+    for item in items:
+        name, sep, rest = item.partition("=")
+        if not name.startswith("__") or not sep or not rest:
+            raise BadInput(f"invalid virtual package {item!r}",
+                           hint="write NAME=VERSION[=BUILD], e.g. __glibc=2.28, __cuda=11.8 or __cuda=none")
+        if rest.lower() == "none":
+            out[name] = None
+            continue
+        version, _, build = rest.partition("=")
+        out[name] = VirtualPkg(name, version, build or "0")
+    return out
+
+
+def virtual_for(platform: str, cuda: str | None, overrides: dict[str, VirtualPkg | None]) -> tuple[VirtualPkg, ...]:
+    found = default_virtual(platform, cuda)
+    for name, value in overrides.items():
+        if value is None:
+            found.pop(name, None)
+        else:
+            found[name] = value
+    return tuple(found[k] for k in sorted(found))
+
+
+def check_priority(value: str) -> str:
+    if value not in PRIORITIES:
+        raise BadInput(f"unknown channel priority {value!r}", hint="use strict, flexible or disabled")
+    return value
+
+
+def channel_url(name: str, known: dict[str, str]) -> str:
+    """A channel as written by a user (name or URL) -> its canonical URL."""
+    name = name.strip().rstrip("/")
+    if "://" in name:
+        return name
+    if name in known:
+        return known[name].rstrip("/")
+    return f"{CHANNEL_ALIAS}/{name}"
+
+
+def qualify(spec: str, known: dict[str, str]) -> str:
+    """`pytorch::pytorch>=2` -> `https://conda.anaconda.org/pytorch::pytorch>=2` (rattler wants the URL)."""
+    if "::" not in spec:
+        return spec
+    channel, _, rest = spec.rpartition("::")
+    return f"{channel_url(channel, known)}::{rest}"
+
+
+def read_environment_yml(path: Path) -> dict:
+    """name, channels, conda specs, pip requirements and pip options of a user's environment.yml."""
+    from envgen.fileio import parse_yaml, read_text
+
+    data = parse_yaml(read_text(path, hint="check the path given to --from"), str(path),
+                      hint="fix the file; `conda env export` writes this format")
+    if not isinstance(data, dict) or not isinstance(data.get("dependencies", []), list):
+        raise BadInput(f"{path}: expected a mapping with a `dependencies:` list", hint="see conda's environment.yml format")
+    conda, pip, options = [], [], {"index_url": None, "extra_index_urls": [], "find_links": []}
+    for i, dep in enumerate(data.get("dependencies") or []):
+        if isinstance(dep, str):
+            conda.append(dep.strip())
+        elif isinstance(dep, dict) and list(dep) == ["pip"] and isinstance(dep["pip"], list):
+            for line in dep["pip"]:
+                _pip_line(str(line).strip(), pip, options)
+        else:
+            raise BadInput(f"{path}: dependencies[{i}] is neither a spec nor a `pip:` list", hint="e.g. - numpy<2")
+    channels = [str(c) for c in data.get("channels") or []]
+    platforms = [str(p) for p in data.get("platforms") or []]
+    return {"name": data.get("name"), "channels": channels, "conda": conda, "pip": pip, "platforms": platforms,
+            **options}
+
+
+def _pip_line(line: str, pip: list[str], options: dict) -> None:
+    for flag, key in (("--index-url", "index_url"), ("-i", "index_url"), ("--extra-index-url", "extra_index_urls"),
+                      ("--find-links", "find_links"), ("-f", "find_links")):
+        if line.startswith((flag + " ", flag + "=")):
+            value = line[len(flag) + 1:].strip()
+            if key == "index_url":
+                options[key] = value
+            else:
+                options[key].append(value)
+            return
+    if line and not line.startswith("#"):
+        pip.append(line)

@@ -1,0 +1,92 @@
+"""`envgen verify`: compare an installed environment with its lock (missing, extra, different packages)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from envgen.errors import BadInput
+from envgen.lock.read import LockedEnv
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    kind: str  # missing | extra | different
+    manager: str  # conda | pip
+    name: str
+    locked: str = ""
+    installed: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "missing":
+            return f"missing   {self.manager} {self.name} {self.locked}"
+        if self.kind == "extra":
+            return f"extra     {self.manager} {self.name} {self.installed}"
+        return f"different {self.manager} {self.name}: locked {self.locked}, installed {self.installed}"
+
+
+def installed_conda(prefix: Path) -> dict[str, dict]:
+    meta = prefix / "conda-meta"
+    if not meta.is_dir():
+        raise BadInput(f"{prefix} is not a conda environment (no conda-meta folder)",
+                       hint="give the prefix that `envgen install` or conda created")
+    out = {}
+    for path in sorted(meta.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise BadInput(f"{path} is damaged", hint="repair the environment, e.g. re-create it from the lock") from None
+        if isinstance(data, dict) and "name" in data:
+            out[str(data["name"])] = data
+    return out
+
+
+def _norm(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def installed_pip(prefix: Path) -> dict[str, str]:
+    """name -> version of dist-infos not installed by conda."""
+    out = {}
+    for dist in sorted(prefix.glob("lib/python*/site-packages/*.dist-info")) + sorted(
+            prefix.glob("Lib/site-packages/*.dist-info")):
+        installer = (dist / "INSTALLER").read_text().strip() if (dist / "INSTALLER").is_file() else ""
+        if installer == "conda":
+            continue
+        fields = {}
+        for line in (dist / "METADATA").read_text(encoding="utf-8", errors="replace").splitlines():
+            if not line.strip():
+                break
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+        if "Name" in fields:
+            out[_norm(fields["Name"])] = fields.get("Version", "")
+    return out
+
+
+def verify(env: LockedEnv, prefix: Path) -> list[Drift]:
+    drift: list[Drift] = []
+    have = installed_conda(Path(prefix))
+    for p in env.conda:
+        got = have.pop(p.name, None)
+        if got is None:
+            drift.append(Drift("missing", "conda", p.name, f"{p.version} {p.build}"))
+            continue
+        locked, installed = f"{p.version} {p.build}", f"{got.get('version')} {got.get('build')}"
+        if locked != installed or (p.sha256 and got.get("sha256") and got["sha256"] != p.sha256):
+            if locked == installed:
+                locked, installed = f"sha256 {p.sha256[:12]}", f"sha256 {str(got['sha256'])[:12]}"
+            drift.append(Drift("different", "conda", p.name, locked, installed))
+    drift += [Drift("extra", "conda", name, installed=f"{d.get('version')} {d.get('build')}")
+              for name, d in sorted(have.items())]
+    pip = installed_pip(Path(prefix))
+    for w in env.pip:
+        got_v = pip.pop(_norm(w.name), None)
+        if got_v is None:
+            drift.append(Drift("missing", "pip", w.name, w.version))
+        elif got_v != w.version:
+            drift.append(Drift("different", "pip", w.name, w.version, got_v))
+    conda_names = {_norm(p.name) for p in env.conda}
+    drift += [Drift("extra", "pip", name, installed=v) for name, v in sorted(pip.items()) if name not in conda_names]
+    return drift

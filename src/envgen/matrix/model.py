@@ -1,0 +1,119 @@
+"""The loaded matrix as one frozen record, and the questions every stage asks it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from packaging.version import Version
+
+from envgen.matrix.records import (
+    Build, Channel, Constraint, GpuArch, GpuModel, MinorCompat, Release, Route, Source, Toolkit,
+)
+from envgen.models import PyVer
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    sources: dict[str, Source]
+    channels: dict[str, Channel]
+    routes: dict[str, Route]
+    toolkits: dict[str, Toolkit]  # '10.2' -> Toolkit
+    minor_compat: dict[int, MinorCompat]
+    archs: dict[str, GpuArch]
+    gpu_models: tuple[GpuModel, ...]
+    constraints: tuple[Constraint, ...]
+    releases: tuple[Release, ...]
+    directory: str
+    digest: str
+
+    # --- questions -------------------------------------------------------------------------------
+    def release(self, torch: Version) -> Release | None:
+        for rel in self.releases:
+            if rel.torch == torch:
+                return rel
+        return None
+
+    def builds(self, *, torch: Version | None = None, platform: str | None = None,
+               installer: str | None = None) -> list[Build]:
+        out = []
+        for rel in self.releases:
+            if torch is not None and rel.torch != torch:
+                continue
+            for b in rel.builds:
+                if platform is not None and platform not in b.platforms:
+                    continue
+                if installer is not None and self.routes[b.route].installer != installer:
+                    continue
+                out.append(b)
+        return out
+
+    def route_for(self, build: Build) -> Route:
+        """The build's route with the build's overrides applied."""
+        route = self.routes[build.route]
+        if not build.overrides:
+            return route
+        changes = dict(build.overrides)
+        if "selector" in changes:
+            sel = dict(route.selector)
+            for kind, specs in changes["selector"].items():  # type: ignore[union-attr]
+                sel[build.accel.kind if kind == "*" else kind] = specs
+            changes["selector"] = sel
+        return dataclasses.replace(route, **changes)
+
+    def toolkit(self, cuda: Version) -> Toolkit | None:
+        return self.toolkits.get(f"{cuda.major}.{cuda.minor}")
+
+    def driver_floor(self, cuda: Version, os_name: str) -> Version | None:
+        tk = self.toolkit(cuda)
+        if tk is None:
+            return None
+        return tk.driver_windows if os_name == "windows" else tk.driver_linux
+
+    def newest_cuda_for_driver(self, driver: Version, os_name: str) -> Version | None:
+        """The newest toolkit whose full driver floor this driver meets."""
+        ok = [tk.cuda for tk in self.toolkits.values()
+              if (floor := (tk.driver_windows if os_name == "windows" else tk.driver_linux)) and driver >= floor]
+        return max(ok) if ok else None
+
+    def gpu_cc(self, name: str) -> Version | None:
+        """Compute capability of a GPU model name as people report it ('NVIDIA GeForce GTX 1080')."""
+        wanted = _norm_gpu(name)
+        best: tuple[int, GpuModel] | None = None
+        for model in self.gpu_models:
+            key = _norm_gpu(model.name)
+            if wanted == key:
+                return model.cc
+            if key and (wanted.endswith(" " + key) or f" {key} " in f" {wanted} "):
+                if best is None or len(key) > best[0]:
+                    best = (len(key), model)
+        return best[1].cc if best else None
+
+    def constraint_applies(self, c: Constraint, build: Build, platform: str, python: PyVer | None) -> bool:
+        w = c.when
+        route = self.routes.get(build.route)
+        if w.torch and build.torch not in w.torch:
+            return False
+        if w.routes and build.route not in w.routes:
+            return False
+        if w.families and (route is None or route.family not in w.families):
+            return False
+        if w.installers and (route is None or route.installer not in w.installers):
+            return False
+        if w.platforms and platform not in w.platforms:
+            return False
+        if w.accel_kinds and build.accel.kind not in w.accel_kinds:
+            return False
+        if w.cuda and (build.accel.kind != "cuda" or build.accel.version not in w.cuda):
+            return False
+        if w.python and (python is None or python.version not in w.python):
+            return False
+        return True
+
+    def applicable(self, build: Build, platform: str, python: PyVer | None, kind: str) -> list[Constraint]:
+        return [c for c in self.constraints if c.kind == kind and self.constraint_applies(c, build, platform, python)]
+
+
+def _norm_gpu(name: str) -> str:
+    text = " ".join(name.lower().replace("(r)", " ").replace("-", " ").split())
+    return text[len("nvidia "):] if text.startswith("nvidia ") else text
