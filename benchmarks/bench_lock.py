@@ -98,10 +98,11 @@ def raw_sparse(channel_dir: Path) -> float:
 
 
 def envgen_lock(base_url: str, cache: Path, out: Path) -> float:
-    from envgen.lock import engine as lockfile, conda as solver
-    from envgen.lock.spec import CondaPart, LockSpec, PlatformSpec
-    from envgen.lock.mirrors import load_mirrors
+    from envgen.lock import conda as solver
+    from envgen.lock import engine as lockfile
     from envgen.lock.fetch import Fetcher
+    from envgen.lock.mirrors import load_mirrors
+    from envgen.lock.spec import CondaPart, LockSpec, PlatformSpec
 
     spec = LockSpec(tuple(PlatformSpec(p, CondaPart(SPECS, ("https://conda.anaconda.org/bench",), "strict", ()))
                           for p in PLATFORMS), "bench")

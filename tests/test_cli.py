@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from tests.support.cli import run, run_process
 from tests.conftest import MINI
+from tests.support.cli import run, run_process
 
 M = ["--matrix-dir", str(MINI)]
 

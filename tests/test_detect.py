@@ -11,9 +11,9 @@ from packaging.version import Version
 
 from envgen.cli import main
 from envgen.doctor.detect import auto_accel, choose, runs_on
-from envgen.models import arch_cc
-from envgen.errors import BadInput
 from envgen.doctor.facts import Facts, Gpu
+from envgen.errors import BadInput
+from envgen.models import arch_cc
 
 REPORTS = Path(__file__).parent / "golden" / "doctor" / "reports"
 LINUX = dict(platform="linux-64", os="linux")

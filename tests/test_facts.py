@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from envgen.errors import BadInput
 from envgen.doctor.facts import CPU, KEYS, Facts, Gpu, Package, load_facts_text, merge, to_json
+from envgen.errors import BadInput
 
 FULL = """
 platform: win-64

@@ -159,9 +159,10 @@ def test_solver_failures_quote_the_whole_spec(matrix):
     """The matrix's reason names the spec as written in the manifest (blas=*=mkl, not blas=*)."""
     from packaging.version import Version
 
+    from envgen.compile.resolve import resolve_one
+    from envgen.compile.stack import Request
     from envgen.lock.inputs import reasons
     from envgen.models import Accel
-    from envgen.compile.resolve import Request, resolve_one
 
     stack = resolve_one(matrix, Request(torch=Version("1.8.1"), accel=Accel.parse("cu102"), platform="linux-64",
                                         installer="conda"))

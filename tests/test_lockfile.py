@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from envgen.lock import condalock, explicit, engine as lockfile, pylock
 from envgen.errors import BadInput, OutsideFailure
-from envgen.lock.spec import CondaPart, LockSpec, PipPart, PlatformSpec, input_hash, virtual_for
-from envgen.lock.mirrors import load_mirrors, redact
+from envgen.lock import condalock, explicit, pylock
+from envgen.lock import engine as lockfile
 from envgen.lock.fetch import Fetcher
+from envgen.lock.mirrors import load_mirrors, redact
+from envgen.lock.spec import CondaPart, LockSpec, PipPart, PlatformSpec, input_hash, virtual_for
 from tests.support.lockenv import mirror_pairs, server
 
 PT, MAIN = "https://conda.anaconda.org/pytorch", "https://repo.anaconda.com/pkgs/main"
@@ -117,8 +118,9 @@ def test_pixi_lock_is_read_by_rattler(files, tmp_path):
 
 @pytest.mark.parametrize("plat,tag", [("linux-64", "linux_x86_64"), ("win-64", "win_amd64")])
 def test_pylock_validates_and_matches_requirements(files, plat, tag):
-    from envgen.compat import tomllib
     from packaging.pylock import Pylock
+
+    from envgen.compat import tomllib
 
     lock = Pylock.from_dict(tomllib.loads(files[f"pylock.{plat}.toml"]))
     lock.validate()

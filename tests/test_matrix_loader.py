@@ -147,8 +147,8 @@ def test_a_pip_build_without_a_wheel_source_is_reported(mdir):
 
 
 def test_families_come_from_the_routes(mini):
-    from envgen.errors import BadInput
     from envgen.compile.selection import parse_family
+    from envgen.errors import BadInput
 
     assert parse_family(mini, "peterjc123", None) == ("peterjc123", "conda")
     with pytest.raises(BadInput) as exc:

@@ -203,11 +203,11 @@ def test_to_pylock_installs_with_pip_and_hashes(tmp_path):
     """A pylock target installs its hashed requirements file (written beside it) with the env's own pip;
     without that file the script names uv, which can read a pylock."""
     from envgen.lock import engine as lockfile
-    from tests.support.cli import run_process
-    from tests.test_lockfile import _spec
-    from tests.support.lockenv import mirror_pairs, server
-    from envgen.lock.mirrors import load_mirrors
     from envgen.lock.fetch import Fetcher
+    from envgen.lock.mirrors import load_mirrors
+    from tests.support.cli import run_process
+    from tests.support.lockenv import mirror_pairs, server
+    from tests.test_lockfile import _spec
 
     fetcher = Fetcher(load_mirrors(mirror_pairs(server().url)), root=tmp_path / "cache")
     lock = tmp_path / "lock"

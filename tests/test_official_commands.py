@@ -23,9 +23,10 @@ from packaging.version import Version
 from ruamel.yaml import YAML
 
 from envgen.compile.commands import install_command
+from envgen.compile.resolve import resolve_one
+from envgen.compile.stack import Request
 from envgen.errors import Refusal
 from envgen.models import Accel
-from envgen.compile.resolve import Request, resolve_one
 
 DATA = Path(__file__).parent / "data" / "official_commands.yaml"
 ROWS = YAML(typ="safe").load(DATA.read_text(encoding="utf-8"))["commands"]

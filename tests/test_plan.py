@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from envgen.migrate import plan as planner
 from envgen.matrix.migrate import load_migrate_data
-from envgen.models import Accel
+from envgen.migrate import plan as planner
+from envgen.migrate.packages import Package, Snapshot
 from envgen.migrate.plan import EnvRef, Spec, Target
-from envgen.migrate.snapshot import Package, Snapshot
+from envgen.models import Accel
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from envgen.lock import condalock, engine as lockfile, conda as solver
 from envgen.errors import BadInput
-from envgen.lock.spec import CondaPart, LockSpec, PlatformSpec, virtual_for
-from envgen.lock.mirrors import load_mirrors
+from envgen.lock import conda as solver
+from envgen.lock import condalock
+from envgen.lock import engine as lockfile
 from envgen.lock.fetch import Fetcher
+from envgen.lock.mirrors import load_mirrors
+from envgen.lock.spec import CondaPart, LockSpec, PlatformSpec, virtual_for
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-channels"
 if not REAL.is_dir():

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from envgen.errors import BadInput
 from envgen.doctor.facts import CPU, Gpu
 from envgen.doctor.reports import detect_kind, parse_report, read_report
+from envgen.errors import BadInput
 
 REPORTS = Path(__file__).parent / "golden" / "doctor" / "reports"
 

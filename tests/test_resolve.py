@@ -3,9 +3,10 @@
 import pytest
 from packaging.version import Version
 
+from envgen.compile.resolve import resolve, resolve_one
+from envgen.compile.stack import Pin, Request
 from envgen.errors import Refusal
 from envgen.models import Accel, PyVer
-from envgen.compile.resolve import Pin, Request, resolve, resolve_one
 
 V = Version
 

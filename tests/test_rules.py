@@ -9,12 +9,13 @@ import pytest
 from packaging.version import Version
 
 from envgen.compile.commands import install_command
+from envgen.compile.resolve import resolve_one
+from envgen.compile.stack import Request
 from envgen.doctor.detect import runs_on
-from envgen.matrix.doctor import doctor_data
+from envgen.doctor.diagnose import diagnose
 from envgen.doctor.facts import CPU, Facts, Gpu, Package
+from envgen.matrix.doctor import doctor_data
 from envgen.models import Accel, PyVer
-from envgen.compile.resolve import Request, resolve_one
-from envgen.doctor.rules import diagnose
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCABULARY = ("driver_too_old no_gpu_but_cuda_build cpu_build_installed missing_vc_runtime missing_mkl "

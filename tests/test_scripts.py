@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envgen.migrate import plan as planner
 from envgen import shell
-from envgen.migrate import scripts
 from envgen.errors import BadInput
 from envgen.matrix.migrate import load_migrate_data
+from envgen.migrate import plan as planner
+from envgen.migrate import scripts
+from envgen.migrate.packages import Package, Snapshot
 from envgen.migrate.plan import EnvRef, Spec, Target
-from envgen.migrate.snapshot import Package, Snapshot
 from tests.support.shelltok import Syntax, command_argv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,7 +196,7 @@ TEXT = st.text(alphabet=st.sampled_from(list("ab1. ;&|<>()$`'\"%^!\\/=*?#~-\n"))
        version=st.one_of(st.sampled_from(["1.0", "2.5.1+cpu"]), TEXT), prefix=TEXT, sh=st.sampled_from(shell.SHELLS))
 def test_hostile_plans_render_inert_or_are_refused(name, version, prefix, sh):
     """Package names go through the snapshot's grammar check; whatever passes renders as single words."""
-    from envgen.migrate.snapshot import conda_package, pip_package
+    from envgen.migrate.packages import conda_package, pip_package
 
     mdata = load_migrate_data(ROOT / "matrices")
     try:

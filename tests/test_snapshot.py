@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from envgen.migrate import snapshot
 from envgen.errors import BadInput
-from envgen.migrate.listings import current
 from envgen.matrix.migrate import load_migrate_data
+from envgen.migrate import packages, snapshot
+from envgen.migrate.listings import current
 from envgen.models import Accel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,9 +80,9 @@ LOCAL_CASES = [
 
 @pytest.mark.parametrize("version,tag", [c[1:] for c in LOCAL_CASES], ids=[c[0] for c in LOCAL_CASES])
 def test_pip_local_tag(version, tag):
-    pkg = snapshot.pip_package("torch", version, "t")
+    pkg = packages.pip_package("torch", version, "t")
     assert pkg.local == (tag if tag else None)
-    assert snapshot.pip_accel(pkg) == (Accel.parse(tag) if tag else None)
+    assert packages.pip_accel(pkg) == (Accel.parse(tag) if tag else None)
 
 
 ACCEL_CASES = [
@@ -98,8 +98,8 @@ ACCEL_CASES = [
 
 @pytest.mark.parametrize("name,build,tag", [c[1:] for c in ACCEL_CASES], ids=[c[0] for c in ACCEL_CASES])
 def test_conda_accel_from_build(name, build, tag):
-    pkg = snapshot.Package(name, "1.0", "conda", "pytorch", build)
-    assert snapshot.conda_accel(pkg) == (Accel.parse(tag) if tag else None)
+    pkg = packages.Package(name, "1.0", "conda", "pytorch", build)
+    assert packages.conda_accel(pkg) == (Accel.parse(tag) if tag else None)
 
 
 URL_CASES = [

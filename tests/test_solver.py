@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from envgen.lock import conda as solver
 from envgen.errors import BadInput
-from envgen.lock.mirrors import load_mirrors
+from envgen.lock import conda as solver
+from envgen.lock.conda import CondaSolve
 from envgen.lock.fetch import Fetcher
-from envgen.lock.conda import CondaSolve, VirtualPkg
+from envgen.lock.mirrors import load_mirrors
+from envgen.lock.records import VirtualPkg
 from tests.support.lockenv import file_pairs
 
 PT, NV, CF, MAIN = ("https://conda.anaconda.org/pytorch", "https://conda.anaconda.org/nvidia",

@@ -8,10 +8,9 @@ of the body, and `If-None-Match` is answered with 304, so client caches can be t
 
 from __future__ import annotations
 
-import time
-
 import hashlib
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path

@@ -1,7 +1,11 @@
-"""The command line: one typer app, one error boundary.
+"""cli: the command line: one typer app, one error boundary.
 
-Each command group lives in a module of this package exposing `register(app)`; modules are found by name,
-so adding a command never means editing this file.
+Owns: parsing flags, calling the library, presenting its answer (tables, JSON, files), and the single place
+that turns an `EnvgenError` into `error:` / `hint:` lines and an exit code. Each command group lives in a
+module of this package exposing `register(app)`; modules are found by name, so adding a command never means
+editing this file. Heavy imports stay inside command bodies, so start-up stays fast.
+May import: every package of envgen (it sits on top); nothing imports it but `envgen.__main__`.
+Public names: `app`, `main`.
 """
 
 from __future__ import annotations

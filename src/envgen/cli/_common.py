@@ -62,6 +62,23 @@ def report_error(exc: EnvgenError) -> None:
         sys.stderr.write(f"hint: {exc.hint}\n")
 
 
+def auto_detect():
+    """`--cuda auto` for this machine: probe it once (NVML, platform; not torch), then let `detect` choose
+    per platform and installer. Handed to `envgen.compile.selection.build_requests`."""
+    facts = None
+
+    def detect(matrix, torch, platform, installer):
+        nonlocal facts
+        from envgen.doctor.detect import choose
+        from envgen.doctor.probe import probe
+
+        if facts is None:
+            facts = probe(include_torch=False)
+        return choose(matrix, facts, torch=torch, platform=platform, installer=installer)
+
+    return detect
+
+
 def load(matrix_dir: str | None):
     from envgen.matrix import load_matrix
 

@@ -34,7 +34,7 @@ def command(
     matrix = common.load(matrix_dir)
     requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, xpu=xpu, python=python,
                               platforms=[platform] if platform else None, installer=installer, channel=channel,
-                              with_=with_)
+                              with_=with_, detect=common.auto_detect())
     commands = [install_command(s) for r in requests for s in resolve(matrix, r)]
     if json_out:
         common.print_json([c.to_json() for c in commands])

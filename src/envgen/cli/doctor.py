@@ -27,8 +27,8 @@ def doctor(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
 ) -> None:
+    from envgen.doctor.diagnose import diagnose
     from envgen.doctor.facts import merge, to_json
-    from envgen.doctor.rules import diagnose
 
     matrix = common.load(matrix_dir)
     facts = _reports(from_) if from_ else _probe(python, matrix.directory)
@@ -94,8 +94,8 @@ def detect(
 ) -> None:
     from envgen.doctor.detect import choose
     from envgen.doctor.facts import to_json
-    from envgen.models import check_platform, parse_version
     from envgen.doctor.probe import probe
+    from envgen.models import check_platform, parse_version
 
     matrix = common.load(matrix_dir)
     torch_v = parse_version(torch, "torch version") if torch else None

@@ -32,14 +32,14 @@ def env(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.fileio import write_atomic
     from envgen.compile.manifests import render_environment_yml, render_requirements
     from envgen.compile.resolve import resolve
     from envgen.compile.selection import build_requests
+    from envgen.fileio import write_atomic
 
     matrix = common.load(matrix_dir)
     requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, xpu=xpu, python=python,
-                              platforms=platform, installer=installer, channel=channel, with_=with_)
+                              platforms=platform, installer=installer, channel=channel, with_=with_, detect=common.auto_detect())
     stacks = [s for r in requests for s in resolve(matrix, r)]
     regen = _regenerate(requests, stacks, installer, channel, with_, name, out, python)
     manifests = render_environment_yml(stacks, regen, name) + render_requirements(stacks, regen)

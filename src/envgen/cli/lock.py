@@ -46,11 +46,11 @@ def lock(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.lock import engine as lockfile
     from envgen.errors import BadInput
+    from envgen.lock import engine as lockfile
     from envgen.lock.inputs import LockOptions, from_stacks, load_env
-    from envgen.lock.spec import check_priority, parse_virtual
     from envgen.lock.mirrors import load_mirrors
+    from envgen.lock.spec import check_priority, parse_virtual
     from envgen.models import check_platform
 
     options = LockOptions(check_priority(priority), tuple(parse_virtual(virtual or []).items()),
@@ -89,7 +89,7 @@ def _stacks(matrix, env, torch, cuda, rocm, cpu, python, plats, installer, chann
         return []
     inst = installer or ("conda" if env is not None else None)
     requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, python=python,
-                              platforms=plats or None, installer=inst, channel=channel, with_=with_)
+                              platforms=plats or None, installer=inst, channel=channel, with_=with_, detect=common.auto_detect())
     return [s for r in requests for s in resolve(matrix, r)]
 
 
@@ -128,8 +128,8 @@ def _regenerate(args: dict) -> str:
 
 
 def _fetcher(mirror, offline):
-    from envgen.lock.mirrors import load_mirrors
     from envgen.lock.fetch import Fetcher
+    from envgen.lock.mirrors import load_mirrors
 
     return Fetcher(load_mirrors(tuple(mirror or ())), offline, report=common.note)
 
@@ -213,8 +213,8 @@ def verify(
     json_out: bool = common.JSON_OPTION,
 ) -> None:
     from envgen.lock.read import load_lock
-    from envgen.models import check_platform, host_platform
     from envgen.lock.verify import verify as run_verify
+    from envgen.models import check_platform, host_platform
 
     env = load_lock(lockpath, check_platform(platform) if platform else host_platform())
     drift = run_verify(env, prefix)

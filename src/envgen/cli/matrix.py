@@ -24,10 +24,10 @@ def matrix_cmd(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.errors import Refusal
-    from envgen.models import PyVer, check_platform, parse_version
     from envgen.compile.query import Filters, build_rows, matching_builds, release_detail, summary
     from envgen.compile.selection import parse_accel, parse_installer
+    from envgen.errors import Refusal
+    from envgen.models import PyVer, check_platform, parse_version
 
     m = common.load(matrix_dir)
     accel = parse_accel(cuda, rocm, cpu)
@@ -40,7 +40,7 @@ def matrix_cmd(
                 platform=check_platform(platform) if platform else None, installer=parse_installer(installer))
     if f.torch is not None and m.release(f.torch) is None:
         from envgen.compile.refusal import refuse
-        from envgen.compile.resolve import Request
+        from envgen.compile.stack import Request
 
         raise refuse(m, Request(torch=f.torch, platform=f.platform or "linux-64"))
     builds = matching_builds(m, f)

@@ -43,11 +43,11 @@ def migrate(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.migrate import plan as planner
     from envgen import shell
-    from envgen.migrate import scripts
     from envgen.errors import BadInput
     from envgen.matrix.migrate import load_migrate_data
+    from envgen.migrate import plan as planner
+    from envgen.migrate import scripts
 
     data = load_migrate_data(matrix_dir)
     snap = _snapshot(from_ or [], current, fmt, data)
@@ -69,8 +69,8 @@ def migrate(
 
 
 def _snapshot(froms: list[Path], current: bool, fmt: Optional[str], data):
-    from envgen.migrate import snapshot
     from envgen.errors import BadInput
+    from envgen.migrate import snapshot
 
     if current and froms:
         raise BadInput("give --from FILE or --current, not both", hint="--current reads the running interpreter's env")
@@ -91,9 +91,10 @@ def _platform(given: Optional[str], snap) -> str:
 
 
 def _target(to, data, plat, snap, matrix_dir, **flags):
-    from envgen.migrate import targets
-    from envgen.compile.resolve import ROLES, resolve_one
+    from envgen.compile.resolve import resolve_one
     from envgen.compile.selection import build_requests
+    from envgen.compile.stack import ROLES
+    from envgen.migrate import targets
 
     if to is not None:
         return targets.from_file(to, data, plat)
@@ -106,7 +107,7 @@ def _target(to, data, plat, snap, matrix_dir, **flags):
     python = flags["python"] or targets.snapshot_python(snap)
     (request,) = build_requests(matrix, torch=flags["torch"], cuda=flags["cuda"], rocm=flags["rocm"], cpu=flags["cpu"],
                                 python=python, platforms=[plat], installer=installer, channel=flags["channel"],
-                                with_=",".join(roles))
+                                with_=",".join(roles), detect=common.auto_detect())
     return targets.from_stack(resolve_one(matrix, request))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from envgen.compile.resolve import Pin, Stack
+from envgen.compile.stack import Pin, Stack
 
 # characters that make a shell do something other than pass the word through
 _SPECIAL = set(" <>|&*?!;()$`'\"^%[]{}~#")

@@ -6,9 +6,9 @@ import json
 import re
 from dataclasses import dataclass
 
+from envgen.compile.stack import Pin, Stack
 from envgen.fileio import header, sha256_text
 from envgen.models import MARKERS
-from envgen.compile.resolve import Pin, Stack
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.=<>!~,*+-]*$")
 

@@ -6,6 +6,7 @@ import dataclasses
 
 from packaging.version import Version
 
+from envgen.compile.candidates import applicable_refusals, candidate_builds
 from envgen.errors import Refusal
 from envgen.matrix import Matrix
 from envgen.matrix.records import Build
@@ -15,8 +16,6 @@ MAX_ALTERNATIVES = 5
 
 
 def refuse(matrix: Matrix, request) -> Refusal:
-    from envgen.compile.resolve import applicable_refusals, candidate_builds
-
     context = {"request": request.describe()}
     rules = applicable_refusals(matrix, request)
     reason = "; ".join(dict.fromkeys(r.why for r in rules))
@@ -81,8 +80,6 @@ def _distance(a: Version, b: Version) -> float:
 
 def alternatives(matrix: Matrix, request) -> list[str]:
     """Relax one dimension at a time; rank by how little changes."""
-    from envgen.compile.resolve import candidate_builds
-
     out: list[str] = []
     relaxations = [("accel", {"accel": None}), ("python", {"python": None}), ("installer", {"installer": None,
                    "family": None}), ("torch", {"torch": None}), ("platform", None)]
@@ -132,8 +129,6 @@ def _accel_distance(want: Accel | None, have: Accel) -> float:
 
 
 def _other_platforms(matrix: Matrix, request) -> list[str]:
-    from envgen.compile.resolve import candidate_builds
-
     out = []
     same_os = request.platform.split("-")[0]
     plats = sorted({p for b in matrix.builds() for p in b.platforms}, key=lambda p: (p.split("-")[0] != same_os, p))

@@ -3,105 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 
 from packaging.version import Version
 
+from envgen.compile.candidates import candidate_builds
+from envgen.compile.refusal import refuse
+from envgen.compile.stack import DEFAULT_COMPANIONS, ROLES, Pin, Request, Stack
 from envgen.errors import Refusal
 from envgen.matrix import Matrix
-from envgen.matrix.records import Build, Constraint, Release, Route
-from envgen.models import Accel, PyVer, check_platform, host_platform, os_of
-
-ROLES = ("torch", "torchvision", "torchaudio", "torchtext")
-DEFAULT_COMPANIONS = ("torchvision", "torchaudio")
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    torch: Version | None = None
-    accel: Accel | None = None
-    platform: str = field(default_factory=host_platform)
-    python: PyVer | None = None
-    installer: str | None = None
-    family: str | None = None
-    companions: tuple[str, ...] = DEFAULT_COMPANIONS
-    notes: tuple[str, ...] = ()  # why the request is what it is (e.g. what --cuda auto detected)
-
-    def describe(self) -> str:
-        parts = [f"torch {self.torch}" if self.torch else "torch (newest)"]
-        if self.accel:
-            parts.append(self.accel.describe())
-        parts.append(self.platform)
-        if self.python:
-            parts.append(f"Python {self.python}")
-        if self.installer:
-            parts.append(self.installer if not self.family else f"{self.installer} ({self.family})")
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class Pin:
-    """One package line of a manifest; `constraint` is the version part (`==1.8.1`, `<2024.1`, `=10.2`)."""
-
-    name: str
-    constraint: str
-    role: str
-    why: str = ""
-    build: str | None = None
-    channel: str | None = None
-    url: str | None = None
-    pip: bool = False  # installed with pip inside a conda environment (torchvision in the peterjc123 era)
-
-    @property
-    def version(self) -> str:
-        return self.constraint.lstrip("=<>!~") if self.constraint[:1] in "=<>!~" else self.constraint
-
-    def conda_spec(self) -> str:
-        prefix = f"{self.channel}::" if self.channel else ""
-        if self.build:
-            return f"{prefix}{self.name}={self.version or '*'}={self.build}"
-        return f"{prefix}{self.name}{self.constraint}"
-
-    def pip_spec(self) -> str:
-        return self.url or f"{self.name}{self.constraint}"
-
-
-@dataclass(frozen=True, slots=True)
-class Stack:
-    request: Request
-    release: Release
-    build: Build
-    route: Route
-    installer: str
-    platform: str
-    python: PyVer
-    accel: Accel
-    packages: tuple[Pin, ...]
-    constraints: tuple[Pin, ...]
-    channels: tuple[str, ...]
-    channel_urls: tuple[str, ...]
-    index_url: str | None
-    extra_index_urls: tuple[str, ...]
-    find_links: tuple[str, ...]
-    cudnn: str | None
-    archs: tuple[str, ...]
-    driver_floor: Version | None
-    notes: tuple[str, ...]
-
-    @property
-    def torch(self) -> Version:
-        return self.release.torch
-
-    def all_pins(self) -> tuple[Pin, ...]:
-        return self.packages + self.constraints
-
-    def conda_pins(self) -> tuple[Pin, ...]:
-        """What conda installs (for a pip stack: nothing)."""
-        return tuple(p for p in self.all_pins() if not p.pip) if self.installer == "conda" else ()
-
-    def pip_pins(self) -> tuple[Pin, ...]:
-        """What pip installs: everything of a pip stack, the pip-only companions of a conda stack."""
-        return self.all_pins() if self.installer == "pip" else tuple(p for p in self.all_pins() if p.pip)
+from envgen.matrix.records import Build, Release, Route
+from envgen.models import Accel, PyVer, check_platform, os_of
 
 
 def resolve(matrix: Matrix, request: Request) -> tuple[Stack, ...]:
@@ -116,15 +27,11 @@ def resolve(matrix: Matrix, request: Request) -> tuple[Stack, ...]:
         except Refusal as exc:
             refusals.append(exc)
     if not stacks:
-        from envgen.compile.refusal import refuse
-
         raise refuse(matrix, request)
     return tuple(stacks)
 
 
 def resolve_one(matrix: Matrix, request: Request) -> Stack:
-    from envgen.compile.refusal import refuse
-
     check_platform(request.platform)
     assert request.installer, "resolve_one needs an installer"
     candidates = candidate_builds(matrix, request)
@@ -132,27 +39,6 @@ def resolve_one(matrix: Matrix, request: Request) -> Stack:
         raise refuse(matrix, request)
     build, notes = _choose(matrix, request, candidates)
     return _stack(matrix, request, build, notes)
-
-
-def candidate_builds(matrix: Matrix, request: Request) -> list[Build]:
-    out = []
-    for rel in matrix.releases:
-        if request.torch is not None and rel.torch != request.torch:
-            continue
-        for b in rel.builds:
-            route = matrix.routes[b.route]
-            if request.platform not in b.platforms:
-                continue
-            if request.installer and route.installer != request.installer:
-                continue
-            if request.family and route.family != request.family:
-                continue
-            if request.accel is not None and b.accel != request.accel:
-                continue
-            if request.python is not None and request.python not in b.python.get(request.platform, ()):
-                continue
-            out.append(b)
-    return out
 
 
 def _choose(matrix: Matrix, request: Request, candidates: list[Build]) -> tuple[Build, list[str]]:
@@ -305,29 +191,3 @@ def _channels(route: Route, build: Build, constraints: tuple[Pin, ...]) -> tuple
         if cid not in out:
             out.append(cid)
     return tuple(out)
-
-
-def applicable_refusals(matrix: Matrix, request: Request) -> list[Constraint]:
-    """Refuse rules whose condition the request meets (fields the request leaves open match)."""
-    out = []
-    for c in matrix.constraints:
-        if c.kind != "refuse":
-            continue
-        w = c.when
-        if w.platforms and request.platform not in w.platforms:
-            continue
-        if w.torch and request.torch is not None and request.torch not in w.torch:
-            continue
-        if w.accel_kinds and (request.accel is None or request.accel.kind not in w.accel_kinds):
-            continue
-        if w.cuda and (request.accel is None or request.accel.kind != "cuda" or request.accel.version not in w.cuda):
-            continue
-        if w.python and (request.python is None or request.python.version not in w.python):
-            continue
-        if w.installers and request.installer and request.installer not in w.installers:
-            continue
-        if w.families and (request.family is None or request.family not in w.families):
-            continue
-        out.append(c)
-    return out
-

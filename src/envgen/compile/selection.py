@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
+from packaging.version import Version
+
+from envgen.compile.stack import DEFAULT_COMPANIONS, ROLES, Request
 from envgen.errors import BadInput
 from envgen.matrix import Matrix
 from envgen.models import Accel, PyVer, check_platform, host_platform, parse_version
-from envgen.compile.resolve import DEFAULT_COMPANIONS, ROLES, Request
 
+
+class AutoChoice(Protocol):
+    """What this machine should run for one platform and installer: the torch (None: nothing fits), the
+    accelerator and the reasons, in words."""
+
+    @property
+    def torch(self) -> Version | None: ...
+    @property
+    def accel(self) -> Accel: ...
+    @property
+    def reasons(self) -> tuple[str, ...]: ...
+
+
+#: How `--cuda auto` is answered: (matrix, torch or None, platform, installer) -> AutoChoice. The CLI passes
+#: one that probes the machine (`envgen.doctor`); compile itself never probes.
+AutoDetect = Callable[[Matrix, "Version | None", str, str], AutoChoice]
 
 
 def parse_accel(cuda: str | None, rocm: str | None, cpu: bool, xpu: bool = False) -> Accel | None | str:
@@ -67,8 +88,9 @@ def parse_family(matrix: Matrix, channel: str | None, installer: str | None) -> 
 
 def build_requests(matrix: Matrix, *, torch: str | None, cuda: str | None, rocm: str | None, cpu: bool,
                    xpu: bool = False, python: str | None, platforms: list[str] | None, installer: str | None,
-                   channel: str | None = None, with_: str | None = None) -> list[Request]:
-    """One Request per platform asked for (the host platform when none is)."""
+                   channel: str | None = None, with_: str | None = None,
+                   detect: AutoDetect | None = None) -> list[Request]:
+    """One Request per platform asked for (the host platform when none is). `--cuda auto` asks `detect`."""
     plats = [check_platform(p) for p in (platforms or [host_platform()])]
     inst = parse_installer(installer)
     family, inst = parse_family(matrix, channel, inst)
@@ -77,21 +99,21 @@ def build_requests(matrix: Matrix, *, torch: str | None, cuda: str | None, rocm:
     py = PyVer.parse(python) if python else None
     companions = parse_companions(with_)
     if accel == "auto":
-        return _auto_requests(matrix, plats, torch_v, py, inst, family, companions)
+        if detect is None:
+            raise BadInput("--cuda auto needs a probe of this machine", hint="give a CUDA version instead")
+        return _auto_requests(matrix, detect, plats, torch_v, py, inst, family, companions)
     return [Request(torch=torch_v, accel=accel, platform=plat, python=py, installer=inst, family=family,
                     companions=companions) for plat in dict.fromkeys(plats)]
 
 
-def _auto_requests(matrix: Matrix, plats: list[str], torch_v, py, inst, family, companions) -> list[Request]:
+def _auto_requests(matrix: Matrix, detect: AutoDetect, plats: list[str], torch_v: Version | None,
+                   py: PyVer | None, inst: str | None, family: str | None,
+                   companions: tuple[str, ...]) -> list[Request]:
     """`--cuda auto`: detection per platform and installer (the best variant differs between them), with reasons."""
-    from envgen.doctor.detect import choose
-    from envgen.doctor.probe import probe
-
-    facts = probe(include_torch=False)
     out = []
     for plat in dict.fromkeys(plats):
         for installer in ([inst] if inst else ["conda", "pip"]):
-            choice = choose(matrix, facts, torch=torch_v, platform=plat, installer=installer)
+            choice = detect(matrix, torch_v, plat, installer)
             if choice.torch is None and inst is None:
                 continue  # nothing of this installer for this platform: the other one answers
             notes = tuple(f"--cuda auto: {r}" for r in choice.reasons)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from envgen.errors import BadInput
 from envgen.doctor.facts import Facts
+from envgen.errors import BadInput
 from envgen.matrix import Matrix
 from envgen.matrix.records import Build, Release
 from envgen.models import Accel, arch_cc, host_platform, os_of

@@ -8,10 +8,10 @@ import dataclasses
 
 from packaging.version import Version
 
-from envgen.matrix.doctor import DoctorData
-from envgen.errors import BadInput, Refusal
 from envgen.doctor.facts import Facts
+from envgen.errors import BadInput, Refusal
 from envgen.matrix import Matrix
+from envgen.matrix.doctor import DoctorData
 from envgen.models import Accel, PyVer
 
 DEFAULT_SUBDIR = {"linux": "linux-64", "windows": "win-64", "macos": "osx-arm64"}
@@ -36,7 +36,8 @@ def install(matrix: Matrix, facts: Facts, *, torch: Version | None = None, accel
             installer: str | None = None, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The install command for this machine's platform and installer, or () when the matrix has none."""
     from envgen.compile.commands import install_command
-    from envgen.compile.resolve import Request, resolve_one
+    from envgen.compile.resolve import resolve_one
+    from envgen.compile.stack import Request
 
     platform = fix_platform(facts)
     if platform is None:

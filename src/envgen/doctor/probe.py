@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from envgen.doctor.facts import CPU, Facts, Package, merge, normalize
-from envgen.models import host_platform, os_of
 from envgen.doctor.probe_gpu import probe_gpus, probe_nvidia_smi, probe_nvml  # noqa: F401 (public API)
+from envgen.models import host_platform, os_of
 
 MARK = "@@envgen@@"
 TORCH_FAMILY = ("torch", "pytorch", "torchvision", "torchaudio")
@@ -94,8 +94,8 @@ def _pointer_size() -> int:
 def _doctor_settings(matrix_dir: str | None) -> tuple[tuple[str, ...], list[tuple[str, tuple[str, ...]]],
                                                       dict[str, tuple[str, ...]]]:
     try:
-        from envgen.matrix.doctor import load_doctor_data
         from envgen.matrix import find_matrix_dir
+        from envgen.matrix.doctor import load_doctor_data
 
         data = load_doctor_data(find_matrix_dir(matrix_dir))
         return data.env_vars, [(d.name, d.where) for d in data.dlls], data.libraries

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from envgen.errors import BadInput
 from envgen.doctor.facts import CPU, Facts, Gpu, Package, load_facts_text, normalize
+from envgen.errors import BadInput
 
 KINDS = ("collect_env", "nvidia-smi", "conda list", "pip list", "pip freeze", "facts")
 TORCH_NAMES = ("torch", "pytorch", "pytorch-cpu", "pytorch-gpu")

@@ -1,105 +1,17 @@
-"""Facts + matrix -> findings. Each rule is a pure function of a `Context`; the cause codes, severities and
-error-message patterns are data (matrices/doctor.yaml), documented in docs/doctor.md.
-"""
+"""The GPU, driver, platform and install-integrity rules: each a pure function of a `Context` returning
+findings (the environment and package rules are in `rules_env.py`; `diagnose.py` runs them all)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from envgen.doctor import fixes
 from envgen.doctor.detect import choose, gpu_ccs, runs_on, sm_name
-from envgen.models import arch_cc
-from envgen.matrix.doctor import DoctorData, doctor_data
-from envgen.doctor.facts import CPU, Facts
-from envgen.matrix import Matrix
-from envgen.models import Accel
-
-SEVERITY_ORDER = {"error": 0, "warning": 1, "possible": 2}
-TORCH_FAMILY = ("pytorch", "torch", "torchvision", "torchaudio")
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    cause: str
-    severity: str  # error | warning | possible (facts too thin to be sure; the message says what decides)
-    message: str
-    evidence: dict[str, Any]
-    fix: tuple[str, ...]
-    confirmed: bool = False  # the message the user saw matches this cause
-
-    def to_json(self) -> dict[str, Any]:
-        return {"cause": self.cause, "severity": self.severity, "message": self.message,
-                "evidence": self.evidence, "fix": list(self.fix)}
-
-
-@dataclass(frozen=True)
-class Context:
-    facts: Facts
-    matrix: Matrix
-    data: DoctorData
-    seen: str = field(default="")
-
-    @property
-    def torch(self) -> Version | None:
-        return self.facts.torch_version
-
-    def matched(self, cause: str) -> str | None:
-        """The pattern of `cause` found in what the user saw (error) or what importing torch printed."""
-        return self.data.causes[cause].matches(self.seen)
-
-    def finding(self, cause: str, message: str, evidence: dict[str, Any], fix: tuple[str, ...] = (),
-                severity: str | None = None) -> Finding:
-        pattern = self.matched(cause)
-        if pattern:
-            evidence = {**evidence, "error": _excerpt(self.seen, pattern)}
-        sev = severity or self.data.causes[cause].severity
-        if pattern and sev == "warning":
-            sev = "error"
-        return Finding(cause, sev, message, evidence, fix, confirmed=bool(pattern))
-
-    def possible(self, cause: str, decide: str) -> Finding:
-        """The user's message points at `cause` but the facts cannot confirm it: say what would decide."""
-        summary = self.data.causes[cause].summary
-        return self.finding(cause, f"possibly: {summary}. To be sure: {decide}", {}, severity="possible")
-
-
-def diagnose(matrix: Matrix, facts: Facts, data: DoctorData | None = None) -> list[Finding]:
-    """Every finding for these facts, most likely cause first."""
-    data = data or doctor_data(matrix)
-    seen = "\n".join(t for t in (facts.error, facts.torch_error) if t)
-    ctx = Context(facts, matrix, data, seen)
-    found: list[Finding] = []
-    for rule in all_rules():
-        found += rule(ctx)
-    order = list(data.causes)
-    found.sort(key=lambda f: (not f.confirmed, SEVERITY_ORDER[f.severity],
-                              order.index(f.cause) if f.cause in order else len(order)))
-    return found
-
-
-def _excerpt(text: str, pattern: str) -> str:
-    m = re.search(pattern, text, re.IGNORECASE | re.MULTILINE)
-    if not m:
-        return text[:200]
-    line_start = text.rfind("\n", 0, m.start()) + 1
-    line_end = text.find("\n", m.end())
-    return text[line_start: line_end if line_end != -1 else None].strip()[:300]
-
-
-def _torch_cuda(facts: Facts) -> Version | None:
-    if facts.torch_cuda in (None, CPU):
-        return None
-    try:
-        return Version(facts.torch_cuda)
-    except InvalidVersion:
-        return None
+from envgen.doctor.facts import CPU
+from envgen.doctor.findings import Context, Finding, current_accel, torch_cuda
+from envgen.models import Accel, arch_cc
 
 
 def _best_install(ctx: Context, *, same_torch: bool = True, extra: tuple[str, ...] = ()) -> tuple[tuple[str, ...], str]:
@@ -110,7 +22,7 @@ def _best_install(ctx: Context, *, same_torch: bool = True, extra: tuple[str, ..
     if platform is None:
         return (), ""
     choice = choose(ctx.matrix, f, torch=torch, platform=platform, installer=fixes.fix_installer(f))
-    if torch is not None and choice.accel.kind == "cpu" and (_torch_cuda(f) or f.gpus):
+    if torch is not None and choice.accel.kind == "cpu" and (torch_cuda(f) or f.gpus):
         choice = choose(ctx.matrix, f, platform=platform, installer=fixes.fix_installer(f))
     cmd = fixes.install(ctx.matrix, f, torch=choice.torch, accel=choice.accel, extra=extra)
     return cmd, f"torch {choice.torch} ({choice.accel.describe()})"
@@ -119,7 +31,7 @@ def _best_install(ctx: Context, *, same_torch: bool = True, extra: tuple[str, ..
 # --- GPU and driver -----------------------------------------------------------------------------------
 def driver_too_old(ctx: Context) -> list[Finding]:
     f, m = ctx.facts, ctx.matrix
-    cuda = _torch_cuda(f)
+    cuda = torch_cuda(f)
     if cuda is None or not f.driver_version:
         if ctx.matched("driver_too_old"):
             return [ctx.possible("driver_too_old", "the driver version and the torch build's CUDA version "
@@ -150,7 +62,7 @@ def driver_too_old(ctx: Context) -> list[Finding]:
 
 def no_gpu_but_cuda_build(ctx: Context) -> list[Finding]:
     f = ctx.facts
-    cuda = _torch_cuda(f)
+    cuda = torch_cuda(f)
     if f.gpus == () and cuda is not None:
         why = f.unknown.get("driver_version") or "no NVIDIA GPU was found"
         cmd = fixes.install(ctx.matrix, f, torch=ctx.torch, accel=Accel("cpu"))
@@ -188,7 +100,7 @@ def unsupported_gpu_arch(ctx: Context) -> list[Finding]:
     f, m = ctx.facts, ctx.matrix
     ccs = gpu_ccs(m, f)
     archs = f.torch_archs or _matrix_archs(ctx)
-    if not ccs or not archs or _torch_cuda(f) is None and not f.torch_archs:
+    if not ccs or not archs or torch_cuda(f) is None and not f.torch_archs:
         if ctx.matched("unsupported_gpu_arch"):
             return [ctx.possible("unsupported_gpu_arch", "the GPU's compute capability (run `nvidia-smi "
                                  "--query-gpu=name,compute_cap --format=csv`) and the build's architectures "
@@ -208,7 +120,7 @@ def unsupported_gpu_arch(ctx: Context) -> list[Finding]:
 
 
 def _matrix_archs(ctx: Context) -> tuple[str, ...]:
-    cuda, torch = _torch_cuda(ctx.facts), ctx.torch
+    cuda, torch = torch_cuda(ctx.facts), ctx.torch
     rel = ctx.matrix.release(torch) if torch else None
     if rel is None or cuda is None:
         return ()
@@ -293,7 +205,7 @@ def corrupt_package(ctx: Context) -> list[Finding]:
     f = ctx.facts
     if f.corrupt:
         cmd = fixes.templates(ctx.data, "corrupt_package", f) + fixes.install(
-            ctx.matrix, f, torch=ctx.torch, accel=_current_accel(f), extra=("--force-reinstall",))
+            ctx.matrix, f, torch=ctx.torch, accel=current_accel(f), extra=("--force-reinstall",))
         msg = "installed files are damaged: " + "; ".join(f.corrupt) + ". Reinstall from a clean download."
         return [ctx.finding("corrupt_package", msg, {"corrupt": list(f.corrupt)}, cmd)]
     if ctx.matched("corrupt_package"):
@@ -301,49 +213,3 @@ def corrupt_package(ctx: Context) -> list[Finding]:
         msg = "the error says a package download or install is damaged; clear the cache and reinstall."
         return [ctx.finding("corrupt_package", msg, {}, cmd)]
     return []
-
-
-def _current_accel(f: Facts) -> Accel | None:
-    if f.torch_cuda == CPU:
-        return Accel("cpu")
-    cuda = _torch_cuda(f)
-    return Accel("cuda", cuda) if cuda else None
-
-
-def all_rules() -> tuple[Callable[[Context], list[Finding]], ...]:
-    """Every rule, in the order of the cause vocabulary."""
-    from envgen.doctor import rules_env as e
-
-    return (driver_too_old, no_gpu_but_cuda_build, cpu_build_installed, e.missing_vc_runtime, e.missing_mkl,
-            unsupported_gpu_arch, python_32bit, win32_no_package, shadowing_torch_py, e.mkl_2024_1_ijit,
-            e.numpy2_abi, e.mixed_pip_conda, wrong_python_env, e.channel_conflict_vc14, e.cuda_feature_conflict,
-            e.mkl_channel_mismatch, e.ld_library_path_conflict, corrupt_package)
-
-
-def constraint_spec(matrix: Matrix, package: str, installer: str, torch: Version | None,
-                    facts: Facts | None) -> tuple[str, SpecifierSet, str] | None:
-    """The matrix's pin for `package` (mkl<2024.1, numpy<2) that applies to this torch and these facts:
-    (spec, its range, why). With torch None and facts None: the first pin naming the package."""
-    for c in matrix.constraints:
-        if c.kind != "pin" or not _when_fits(c.when, torch, facts):
-            continue
-        for spec in (c.conda if installer == "conda" else c.pip) or c.conda:
-            try:
-                req = Requirement(spec)
-            except InvalidRequirement:
-                continue
-            if req.name.lower() == package:
-                return spec, req.specifier, c.why
-    return None
-
-
-def _when_fits(when: Any, torch: Version | None, facts: Facts | None) -> bool:
-    if torch is not None and when.torch and torch not in when.torch:
-        return False
-    if facts is None:
-        return True
-    if when.families and facts.channel and facts.channel not in when.families:
-        return False
-    if when.installers and facts.install_method and facts.install_method not in when.installers:
-        return False
-    return not (when.platforms and facts.platform and facts.platform not in when.platforms)

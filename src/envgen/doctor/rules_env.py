@@ -7,11 +7,11 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from envgen.doctor import fixes
 from envgen.compile.commands import display
+from envgen.doctor import fixes
 from envgen.doctor.facts import Facts
+from envgen.doctor.findings import TORCH_FAMILY, Context, Finding, constraint_spec, current_accel, torch_cuda
 from envgen.models import Accel
-from envgen.doctor.rules import TORCH_FAMILY, Context, Finding, _current_accel, _torch_cuda, constraint_spec
 
 
 def _windows(f: Facts) -> bool | None:
@@ -77,7 +77,7 @@ def missing_mkl(ctx: Context) -> list[Finding]:
 def _mkl_fix(ctx: Context, pip_first: bool = False) -> tuple[str, ...]:
     f = ctx.facts
     if fixes.fix_installer(f) == "pip":
-        return fixes.install(ctx.matrix, f, torch=ctx.torch, accel=_current_accel(f), extra=("--force-reinstall",))
+        return fixes.install(ctx.matrix, f, torch=ctx.torch, accel=current_accel(f), extra=("--force-reinstall",))
     pin = constraint_spec(ctx.matrix, "mkl", "conda", ctx.torch, f)
     channel = ctx.data.mkl_channels.get(f.channel or "", "defaults")
     argv = ["conda", "install", "--force-reinstall", pin[0] if pin else "mkl", "intel-openmp", "-c", channel]
@@ -132,7 +132,7 @@ def mixed_pip_conda(ctx: Context) -> list[Finding]:
         msg = (f"torch is installed twice in one environment: {', '.join(conda_side)} and {', '.join(pip_side)}; "
                "which one imports depends on file order, and their libraries clash. Remove the pip copy.")
         cmd = fixes.templates(ctx.data, "mixed_pip_conda", f) + fixes.install(
-            ctx.matrix, f, torch=ctx.torch, accel=_current_accel(f), installer="conda")
+            ctx.matrix, f, torch=ctx.torch, accel=current_accel(f), installer="conda")
         return [ctx.finding("mixed_pip_conda", msg, {"packages": {p.name: f"{p.version} ({p.installer})"
                                                                   for p in family}}, cmd)]
     if ctx.matched("mixed_pip_conda"):
@@ -154,7 +154,7 @@ def channel_conflict_vc14(ctx: Context) -> list[Finding]:
            "defaults, or install everything from one channel.")
     win = _as_windows(f)
     cmd = fixes.templates(ctx.data, "channel_conflict_vc14", win) + fixes.install(
-        ctx.matrix, win, torch=ctx.torch, accel=_current_accel(f), installer="conda")
+        ctx.matrix, win, torch=ctx.torch, accel=current_accel(f), installer="conda")
     return [ctx.finding("channel_conflict_vc14", msg, evidence, cmd)]
 
 
@@ -172,7 +172,7 @@ def cuda_feature_conflict(ctx: Context) -> list[Finding]:
     f = ctx.facts
     features = _feature_packages(ctx)
     present = sorted(n for n in features if f.package(n) is not None)
-    cuda = _torch_cuda(f)
+    cuda = torch_cuda(f)
     disagree = [n for n in present if cuda is not None and features[n].version != cuda]
     if not (len(present) > 1 or disagree):
         if ctx.matched("cuda_feature_conflict"):
@@ -242,7 +242,7 @@ def _conflicts(ctx: Context, entry: str, windows: bool) -> bool:
         return False
     if not windows:
         return True
-    cuda = _torch_cuda(f)  # Windows: torch loads its own DLLs first; only another CUDA version is worth a word
+    cuda = torch_cuda(f)  # Windows: torch loads its own DLLs first; only another CUDA version is worth a word
     m = re.search(r"v(\d+\.\d+)", entry)
     return bool(cuda and m and Version(m.group(1)) != cuda)
 

@@ -13,18 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from envgen.errors import BadInput, OutsideFailure
-
-PRIORITIES = ("strict", "flexible", "disabled")
-
-
-@dataclass(frozen=True, slots=True)
-class VirtualPkg:
-    name: str  # __cuda, __glibc, ...
-    version: str
-    build: str = "0"
-
-    def __str__(self) -> str:
-        return f"{self.name}={self.version}={self.build}"
+from envgen.lock.records import PRIORITIES, LockedConda, VirtualPkg
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,30 +26,6 @@ class CondaSolve:
     priority: str = "strict"
     virtual: tuple[VirtualPkg, ...] = ()
     timeout_s: float = 120.0
-
-
-@dataclass(frozen=True, slots=True)
-class LockedConda:
-    """One solved conda package, as every lockfile format needs it."""
-
-    name: str
-    version: str
-    build: str
-    build_number: int
-    subdir: str
-    url: str
-    channel: str  # canonical channel URL, no trailing slash
-    md5: str
-    sha256: str
-    depends: tuple[str, ...] = ()
-    constrains: tuple[str, ...] = ()
-    noarch: str | None = None
-    size: int | None = None
-    timestamp: int | None = None
-
-    @property
-    def file_name(self) -> str:
-        return self.url.rsplit("/", 1)[-1]
 
 
 def _run(coro):

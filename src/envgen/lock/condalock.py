@@ -12,23 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envgen.errors import BadInput
-from envgen.lock.conda import LockedConda
+from envgen.lock.records import LockedConda, LockedWheel
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/+]*$")
 _NUMERIC = re.compile(r"[0-9]+(?:[eE][0-9]+)?|0b[01]+")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
-
-
-@dataclass(frozen=True, slots=True)
-class LockedWheel:
-    """One pip package of a lock: a wheel (or sdist) URL and its sha256."""
-
-    name: str
-    version: str
-    url: str
-    sha256: str
-    platform: str
-    requires_python: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

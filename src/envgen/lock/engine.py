@@ -11,14 +11,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envgen.lock import condalock, explicit, pylock, conda as solver
-from envgen.lock.condalock import CondaLock, LockedWheel
 from envgen.errors import BadInput
 from envgen.fileio import header, write_atomic
-from envgen.lock.spec import LockSpec, PlatformSpec, input_hash, platform_hash
+from envgen.lock import conda as solver
+from envgen.lock import condalock, explicit, pylock
+from envgen.lock.conda import CondaSolve
+from envgen.lock.condalock import CondaLock
 from envgen.lock.fetch import Fetcher
 from envgen.lock.pip import PipJob, compile_pip
-from envgen.lock.conda import CondaSolve, LockedConda
+from envgen.lock.records import LockedConda, LockedWheel
+from envgen.lock.spec import LockSpec, PlatformSpec, input_hash, platform_hash
 
 CONDA_LOCK = "conda-lock.yml"
 PIXI_LOCK = "pixi.lock"

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from envgen.errors import BadInput
-from envgen.lock.conda import LockedConda
+from envgen.lock.records import LockedConda
 
 _LINE = re.compile(r"^(?P<url>[a-z][a-z0-9+.-]*://\S+?\.(?:conda|tar\.bz2))#(?P<md5>[0-9a-f]{32})$")
 

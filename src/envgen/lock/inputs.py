@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from envgen.compile.envfile import read_environment_yml
+from envgen.compile.stack import Pin, Stack
 from envgen.errors import BadInput
+from envgen.lock.records import VirtualPkg
 from envgen.lock.spec import (
     CondaPart,
     LockSpec,
@@ -13,12 +16,9 @@ from envgen.lock.spec import (
     PlatformSpec,
     channel_url,
     qualify,
-    read_environment_yml,
     virtual_for,
 )
 from envgen.matrix import Matrix
-from envgen.compile.resolve import Pin, Stack
-from envgen.lock.conda import VirtualPkg
 
 
 @dataclass(frozen=True, slots=True)

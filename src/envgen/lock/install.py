@@ -13,10 +13,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from envgen.lock import conda as solver
 from envgen.errors import OutsideFailure, Refusal
-from envgen.lock.read import LockedEnv
+from envgen.lock import conda as solver
 from envgen.lock.fetch import Fetcher
+from envgen.lock.read import LockedEnv
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from envgen.compat import tomllib
-
-from envgen.lock.condalock import LockedWheel
 from envgen.errors import BadInput, OutsideFailure
 from envgen.lock.mirrors import Mirrors, redact
+from envgen.lock.records import LockedWheel
 
 # conda subdir -> uv's --python-platform (a naming translation, not a compatibility fact)
 UV_PLATFORM = {"linux-64": "x86_64-manylinux_{glibc}", "linux-aarch64": "aarch64-manylinux_{glibc}",

@@ -10,9 +10,8 @@ import json
 from pathlib import Path
 
 from envgen.compat import tomllib
-
-from envgen.lock.condalock import LockedWheel
 from envgen.errors import BadInput
+from envgen.lock.records import LockedWheel
 from envgen.models import MARKERS
 
 # conda subdir -> the PEP 508 environment of that target (a naming translation)

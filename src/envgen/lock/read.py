@@ -1,14 +1,18 @@
-"""Read any lock envgen writes (a lock folder, conda-lock.yml, an explicit file, a pylock) for one platform."""
+"""Read any lock envgen writes (a lock folder, conda-lock.yml, an explicit file, a pylock) for one platform.
+
+The lock package's public reading API: other capabilities (migrate's lockfile targets) read locks through
+the names here, never through the format modules."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from envgen.lock import condalock, explicit, pylock
-from envgen.lock.condalock import LockedWheel
 from envgen.errors import BadInput
-from envgen.lock.conda import LockedConda
+from envgen.lock import condalock, explicit, pylock
+from envgen.lock.condalock import parse as read_conda_lock
+from envgen.lock.pylock import read_pylock
+from envgen.lock.records import LockedConda, LockedWheel
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +52,6 @@ def load_lock(path: Path, platform: str) -> LockedEnv:
     if found and found != platform:
         raise BadInput(f"{path} is a {found} lock, not {platform}", hint=f"pass --platform {found}")
     return LockedEnv(platform, tuple(_from_filename(u, m) for u, m in pairs), (), path)
+
+
+__all__ = ["LockedConda", "LockedEnv", "LockedWheel", "load_lock", "read_conda_lock", "read_pylock"]

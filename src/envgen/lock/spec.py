@@ -10,11 +10,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from envgen.errors import BadInput
 from envgen.fileio import sha256_text
-from envgen.lock.conda import PRIORITIES, VirtualPkg
+from envgen.lock.records import PRIORITIES, VirtualPkg
 
 CHANNEL_ALIAS = "https://conda.anaconda.org"  # conda's default channel_alias: how a bare channel name is a URL
 
@@ -150,40 +149,3 @@ def qualify(spec: str, known: dict[str, str]) -> str:
         return spec
     channel, _, rest = spec.rpartition("::")
     return f"{channel_url(channel, known)}::{rest}"
-
-
-def read_environment_yml(path: Path) -> dict:
-    """name, channels, conda specs, pip requirements and pip options of a user's environment.yml."""
-    from envgen.fileio import parse_yaml, read_text
-
-    data = parse_yaml(read_text(path, hint="check the path given to --from"), str(path),
-                      hint="fix the file; `conda env export` writes this format")
-    if not isinstance(data, dict) or not isinstance(data.get("dependencies", []), list):
-        raise BadInput(f"{path}: expected a mapping with a `dependencies:` list", hint="see conda's environment.yml format")
-    conda, pip, options = [], [], {"index_url": None, "extra_index_urls": [], "find_links": []}
-    for i, dep in enumerate(data.get("dependencies") or []):
-        if isinstance(dep, str):
-            conda.append(dep.strip())
-        elif isinstance(dep, dict) and list(dep) == ["pip"] and isinstance(dep["pip"], list):
-            for line in dep["pip"]:
-                _pip_line(str(line).strip(), pip, options)
-        else:
-            raise BadInput(f"{path}: dependencies[{i}] is neither a spec nor a `pip:` list", hint="e.g. - numpy<2")
-    channels = [str(c) for c in data.get("channels") or []]
-    platforms = [str(p) for p in data.get("platforms") or []]
-    return {"name": data.get("name"), "channels": channels, "conda": conda, "pip": pip, "platforms": platforms,
-            **options}
-
-
-def _pip_line(line: str, pip: list[str], options: dict) -> None:
-    for flag, key in (("--index-url", "index_url"), ("-i", "index_url"), ("--extra-index-url", "extra_index_urls"),
-                      ("--find-links", "find_links"), ("-f", "find_links")):
-        if line.startswith((flag + " ", flag + "=")):
-            value = line[len(flag) + 1:].strip()
-            if key == "index_url":
-                options[key] = value
-            else:
-                options[key].append(value)
-            return
-    if line and not line.startswith("#"):
-        pip.append(line)

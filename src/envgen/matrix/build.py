@@ -17,8 +17,18 @@ from typing import Any
 from packaging.version import Version
 
 from envgen.errors import MatrixError
-from envgen.matrix.buildrecords import (BinaryFacts, BuildMatrix, CacheTool, HostCompiler, Layout, MagmaArchive,
-                                        MagmaPackage, SourceEra, VisualStudio, VsDefect)
+from envgen.matrix.buildrecords import (
+    BinaryFacts,
+    BuildMatrix,
+    CacheTool,
+    HostCompiler,
+    Layout,
+    MagmaArchive,
+    MagmaPackage,
+    SourceEra,
+    VisualStudio,
+    VsDefect,
+)
 from envgen.matrix.reader import Reader
 from envgen.models import PLATFORMS
 
@@ -37,9 +47,9 @@ def load_build(directory: str | os.PathLike[str] | None = None) -> BuildMatrix:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    from envgen.matrix.loader import find_matrix_dir, load_matrix
     from envgen.matrix.buildbin import binary_facts
     from envgen.matrix.buildxref import check
+    from envgen.matrix.loader import find_matrix_dir, load_matrix
     from envgen.matrix.tables import load_sources
 
     folder = find_matrix_dir(directory)

@@ -11,8 +11,8 @@ import re
 
 from packaging.version import Version
 
-from envgen.matrix.model import Matrix
 from envgen.matrix.buildrecords import BinaryFacts
+from envgen.matrix.model import Matrix
 from envgen.models import PyVer
 
 _SM = re.compile(r"sm_(\d+)(\d)([a-z]?)$")

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from envgen.matrix.records import (
-    Build, Channel, Constraint, GpuArch, GpuModel, MinorCompat, Release, Route, Source, Toolkit,
+    Build,
+    Channel,
+    Constraint,
+    GpuArch,
+    GpuModel,
+    MinorCompat,
+    Release,
+    Route,
+    Source,
+    Toolkit,
 )
 from envgen.models import PyVer
 

@@ -7,7 +7,18 @@ from typing import Any
 
 from envgen.matrix.reader import Reader
 from envgen.matrix.records import (
-    AccelFacts, Build, Channel, Constraint, GpuArch, GpuModel, MinorCompat, Release, Route, Source, Toolkit, When,
+    AccelFacts,
+    Build,
+    Channel,
+    Constraint,
+    GpuArch,
+    GpuModel,
+    MinorCompat,
+    Release,
+    Route,
+    Source,
+    Toolkit,
+    When,
 )
 from envgen.models import PLATFORMS, PyVer
 

@@ -1,1 +1,12 @@
-"""migrate"""
+"""migrate: the environment someone has -> the one they want, as ordered steps and shell scripts.
+
+Owns: the records of an installed environment (`packages.py`: Package, Snapshot), parsers of conda and pip
+listings and of the running prefix (`listings.py`), format detection and merging (`snapshot.py`), targets from
+selection flags, an environment.yml or a lockfile (`targets.py`), the pure diff and its ordering (`plan.py`),
+and rendering the plan as bash, PowerShell or cmd (`scripts.py`, quoting through `envgen.shell`).
+Data: listings -> Snapshot -diff(Target)-> Plan (backup, removals, resets, installs, verify) -> script text.
+May import: `envgen.compile`, `envgen.matrix`, the shared leaves, and of `envgen.lock` only its reading API
+`envgen.lock.read` (a lockfile as a target). Never doctor, build or the CLI.
+Public names: `snapshot.parse` / `read` / `merge`, `listings.current`, `targets.from_stack` / `from_file`,
+`plan.plan`, `scripts.render`.
+"""

@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from envgen.errors import BadInput
 from envgen.matrix.migrate import MigrateData
-from envgen.migrate.snapshot import Package, Snapshot, conda_package, pip_package, platform_of_prefix
+from envgen.migrate.packages import Package, Snapshot, conda_package, pip_package, platform_of_prefix
 
 _ARCHIVE = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<build>[^-]+)\.(?:tar\.bz2|conda)$")
 _WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-.+\.whl$")
@@ -110,7 +110,7 @@ def conda_env(text: str, data: MigrateData, origin: str) -> Snapshot:
     for i, dep in enumerate(doc["dependencies"]):
         where = f"{origin}: dependencies[{i}]"
         if isinstance(dep, dict) and "pip" in dep:
-            packages += _pip_lines([str(x) for x in dep["pip"] or []], f"{origin}: dependencies[{i}].pip")
+            packages += pip_lines([str(x) for x in dep["pip"] or []], f"{origin}: dependencies[{i}].pip")
             continue
         m = _SPEC.match(str(dep))
         if not isinstance(dep, str) or m is None:
@@ -133,10 +133,10 @@ def _loose_conda(name: str, version: str, build: str | None, channel: str | None
 
 
 def pip_freeze(text: str, data: MigrateData, origin: str) -> Snapshot:
-    return Snapshot(tuple(_pip_lines(text.splitlines(), origin, numbered=True)))
+    return Snapshot(tuple(pip_lines(text.splitlines(), origin, numbered=True)))
 
 
-def _pip_lines(lines: list[str], origin: str, numbered: bool = False) -> list[Package]:
+def pip_lines(lines: list[str], origin: str, numbered: bool = False) -> list[Package]:
     packages = []
     for n, raw in enumerate(lines, 1):
         line = raw.split(" #", 1)[0].strip()

@@ -15,8 +15,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from envgen.matrix.migrate import MigrateData
+from envgen.migrate.packages import Package, Snapshot, conda_accel, pip_accel
 from envgen.models import Accel
-from envgen.migrate.snapshot import Package, Snapshot, conda_accel, pip_accel
 
 VERIFY_CODE = ("import sys, torch; v = torch.__version__.split(chr(43))[0]; c = str(torch.version.cuda); "
                "print(torch.__version__, c, torch.cuda.is_available()); "

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from envgen.compile.stack import Stack
 from envgen.errors import BadInput
 from envgen.matrix.migrate import MigrateData
-from envgen.models import Accel
+from envgen.migrate.packages import Package, Snapshot, conda_accel, conda_package, pip_accel
 from envgen.migrate.plan import Spec, Target
-from envgen.compile.resolve import Stack
-from envgen.migrate.snapshot import Package, Snapshot, conda_accel, conda_package, pip_accel
+from envgen.models import Accel
 
 ROLES = ("torch", "torchvision", "torchaudio", "torchtext")
 _SPEC = re.compile(r"^(?:(?P<ch>[^:\s]+)::)?(?P<name>[A-Za-z0-9_.-]+)\s*(?P<rest>.*)$")
@@ -115,7 +115,7 @@ def _from_explicit(p: Path, text: str, data: MigrateData, platform: str) -> Targ
 
 
 def _from_conda_lock(p: Path, platform: str) -> Target:
-    from envgen.lock.condalock import parse as parse_lock
+    from envgen.lock.read import read_conda_lock as parse_lock
     from envgen.matrix.migrate import load_migrate_data
 
     data = load_migrate_data()
@@ -135,20 +135,20 @@ def _from_conda_lock(p: Path, platform: str) -> Target:
 
 
 def _from_requirements(p: Path, text: str, data: MigrateData, platform: str) -> Target:
-    from envgen.migrate.listings import _pip_lines
+    from envgen.migrate.listings import pip_lines
 
     joined = re.sub(r"\\\r?\n", " ", text)
     lines = [re.sub(r"\s--hash[= ]\S+", "", ln) for ln in joined.splitlines()]
-    pkgs = _pip_lines(lines, str(p), numbered=True)
+    pkgs = pip_lines(lines, str(p), numbered=True)
     hashed = "--hash" in text
     argv = ("pip", "install", *(("--require-hashes",) if hashed else ()), "--no-deps", "-r", str(p))
     return _lock_target("pip", platform, pkgs, argv, p, data)
 
 
 def _from_pylock(p: Path, platform: str) -> Target:
+    from envgen.lock.read import read_pylock
     from envgen.matrix.migrate import load_migrate_data
-    from envgen.lock.pylock import read_pylock
-    from envgen.migrate.snapshot import pip_package
+    from envgen.migrate.packages import pip_package
 
     data = load_migrate_data()
     pkgs = [pip_package(w.name, w.version, f"{p}: {w.name}", w.url) for w in read_pylock(p, platform)]
@@ -161,7 +161,7 @@ def _from_pylock(p: Path, platform: str) -> Target:
 
 
 def _from_environment_yml(p: Path, data: MigrateData, platform: str) -> Target:
-    from envgen.lock.spec import read_environment_yml
+    from envgen.compile.envfile import read_environment_yml
 
     env = read_environment_yml(p)
     channels = tuple(str(data.channel_of(c)) for c in env["channels"] if c != "nodefaults")

@@ -1,0 +1,47 @@
+"""Facts + matrix -> findings, most likely cause first. Each rule is a pure function of a `Context` (GPU,
+driver and platform rules in `rules.py`; packages, runtimes and environment in `rules_env.py`); the cause
+codes, severities and error-message patterns are data (matrices/doctor.yaml), documented in docs/doctor.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from envgen.doctor import rules_env as e
+from envgen.doctor.facts import Facts
+from envgen.doctor.findings import SEVERITY_ORDER, Context, Finding
+from envgen.doctor.rules import (
+    corrupt_package,
+    cpu_build_installed,
+    driver_too_old,
+    no_gpu_but_cuda_build,
+    python_32bit,
+    shadowing_torch_py,
+    unsupported_gpu_arch,
+    win32_no_package,
+    wrong_python_env,
+)
+from envgen.matrix import Matrix
+from envgen.matrix.doctor import DoctorData, doctor_data
+
+
+def diagnose(matrix: Matrix, facts: Facts, data: DoctorData | None = None) -> list[Finding]:
+    """Every finding for these facts, most likely cause first."""
+    data = data or doctor_data(matrix)
+    seen = "\n".join(t for t in (facts.error, facts.torch_error) if t)
+    ctx = Context(facts, matrix, data, seen)
+    found: list[Finding] = []
+    for rule in all_rules():
+        found += rule(ctx)
+    order = list(data.causes)
+    found.sort(key=lambda f: (not f.confirmed, SEVERITY_ORDER[f.severity],
+                              order.index(f.cause) if f.cause in order else len(order)))
+    return found
+
+
+def all_rules() -> tuple[Callable[[Context], list[Finding]], ...]:
+    """Every rule, in the order of the cause vocabulary."""
+    return (driver_too_old, no_gpu_but_cuda_build, cpu_build_installed, e.missing_vc_runtime, e.missing_mkl,
+            unsupported_gpu_arch, python_32bit, win32_no_package, shadowing_torch_py, e.mkl_2024_1_ijit,
+            e.numpy2_abi, e.mixed_pip_conda, wrong_python_env, e.channel_conflict_vc14, e.cuda_feature_conflict,
+            e.mkl_channel_mismatch, e.ld_library_path_conflict, corrupt_package)
