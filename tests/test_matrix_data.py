@@ -45,7 +45,7 @@ def test_shipped_matrix_loads_without_problems(matrix):
 
 def test_releases_cover_every_minor_from_0_3_to_2_15(matrix):
     minors = {rel.minor for rel in matrix.releases}
-    wanted = {(0, 3), (0, 4)} | {(1, n) for n in range(0, 14)} | {(2, n) for n in range(0, 16)}
+    wanted = {(0, 3), (0, 4)} | {(1, n) for n in range(14)} | {(2, n) for n in range(16)}
     assert wanted - minors == set()
     assert [r.torch for r in matrix.releases] == sorted(r.torch for r in matrix.releases)
 

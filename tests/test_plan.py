@@ -176,7 +176,7 @@ def test_env_selection_reaches_every_conda_command(mdata):
     result = planner.plan(current, target, mdata, EnvRef(prefix="/opt/envs/my env"))
     for step in result.steps:
         if step.argv[0] == "conda":
-            assert ("--prefix", "/opt/envs/my env") == step.argv[step.argv.index("--prefix"):][:2]
+            assert step.argv[step.argv.index("--prefix"):][:2] == ("--prefix", "/opt/envs/my env")
     backup = result.steps[0]
     assert backup.stdout == "envgen-backup-abababab-conda-explicit.txt"
     assert backup.restore[:3] == ("conda", "create", "--yes") and backup.restore[-1] == backup.stdout

@@ -18,10 +18,7 @@ from envgen.matrix.doctor import doctor_data
 from envgen.models import Accel, PyVer
 
 ROOT = Path(__file__).resolve().parent.parent
-VOCABULARY = ("driver_too_old no_gpu_but_cuda_build cpu_build_installed missing_vc_runtime missing_mkl "
-              "unsupported_gpu_arch python_32bit win32_no_package shadowing_torch_py mkl_2024_1_ijit numpy2_abi "
-              "mixed_pip_conda wrong_python_env channel_conflict_vc14 cuda_feature_conflict mkl_channel_mismatch "
-              "ld_library_path_conflict corrupt_package").split()
+VOCABULARY = ["driver_too_old", "no_gpu_but_cuda_build", "cpu_build_installed", "missing_vc_runtime", "missing_mkl", "unsupported_gpu_arch", "python_32bit", "win32_no_package", "shadowing_torch_py", "mkl_2024_1_ijit", "numpy2_abi", "mixed_pip_conda", "wrong_python_env", "channel_conflict_vc14", "cuda_feature_conflict", "mkl_channel_mismatch", "ld_library_path_conflict", "corrupt_package"]
 
 LINUX = dict(platform="linux-64", os="linux", python="3.10.12", python_bits=64)
 WIN = dict(platform="win-64", os="windows", python="3.10.11", python_bits=64)
@@ -359,7 +356,7 @@ def test_channel_conflict_vc14(matrix):
     f = one(matrix, facts, "channel_conflict_vc14")
     assert f.fix[0] == 'conda install --override-channels -c defaults "vc=14"'
     assert f.fix[1].startswith("conda install") and "pytorch==1.12.1" in f.fix[1]
-    linux = Facts(**{**LINUX}, install_method="conda", channel="pytorch", packages=facts.packages)
+    linux = Facts(**LINUX, install_method="conda", channel="pytorch", packages=facts.packages)
     assert "channel_conflict_vc14" not in [x.cause for x in diagnose(matrix, linux)]
 
 

@@ -230,7 +230,7 @@ def check_inert(text: str, sh: str) -> None:
         if line.startswith(("printf '%s\\n' ", "Write-Output '", "echo(")):
             continue
         for redirect in (" | Out-File -Encoding ascii -FilePath ", " > "):
-            if redirect in line and sh != "powershell" or (sh == "powershell" and redirect in line):
+            if (redirect in line and sh != "powershell") or (sh == "powershell" and redirect in line):
                 head, _, tail = line.partition(redirect)
                 suffix = {"bash": "", "powershell": "; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }",
                           "cmd": " || exit /b 1"}[sh]

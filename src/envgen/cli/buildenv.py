@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from envgen.cli._common import JSON_OPTION, MATRIX_DIR_OPTION, note, print_json
@@ -15,21 +13,21 @@ def register(app: typer.Typer) -> None:
 
 
 def build_env(
-    torch: Optional[str] = typer.Option(None, "--torch", help="Source release to build, e.g. 2.0.0."),
-    ref: Optional[str] = typer.Option(None, "--ref", help="A branch instead of a release: main."),
-    cuda: Optional[str] = typer.Option(None, "--cuda", help="CUDA version to build with, e.g. 11.7."),
+    torch: str | None = typer.Option(None, "--torch", help="Source release to build, e.g. 2.0.0."),
+    ref: str | None = typer.Option(None, "--ref", help="A branch instead of a release: main."),
+    cuda: str | None = typer.Option(None, "--cuda", help="CUDA version to build with, e.g. 11.7."),
     cpu: bool = typer.Option(False, "--cpu", help="A CPU-only build (the default without --cuda)."),
-    platform: Optional[str] = typer.Option(None, "--platform", help="conda subdir: linux-64 or win-64 (default: this machine)."),
-    python: Optional[str] = typer.Option(None, "--python", help="Python of the build env (default: the newest the tree supports)."),
-    output: Optional[str] = typer.Option(None, "-o", "--output", metavar="DIR", help="Write environment.yml, the env script and CHECKLIST.md into DIR."),
-    shell: Optional[str] = typer.Option(None, "--shell", help="bash, powershell or cmd (default: powershell on win-64, else bash)."),
-    arch: Optional[str] = typer.Option(None, "--arch", help="TORCH_CUDA_ARCH_LIST: 8.6, sm_86, 'all' (the release's binary list) or 'auto' (default: this machine's GPUs, else all)."),
-    vs: Optional[str] = typer.Option(None, "--vs", help="The Visual Studio you have (2019, 17.4.3): refused when it cannot build this."),
+    platform: str | None = typer.Option(None, "--platform", help="conda subdir: linux-64 or win-64 (default: this machine)."),
+    python: str | None = typer.Option(None, "--python", help="Python of the build env (default: the newest the tree supports)."),
+    output: str | None = typer.Option(None, "-o", "--output", metavar="DIR", help="Write environment.yml, the env script and CHECKLIST.md into DIR."),
+    shell: str | None = typer.Option(None, "--shell", help="bash, powershell or cmd (default: powershell on win-64, else bash)."),
+    arch: str | None = typer.Option(None, "--arch", help="TORCH_CUDA_ARCH_LIST: 8.6, sm_86, 'all' (the release's binary list) or 'auto' (default: this machine's GPUs, else all)."),
+    vs: str | None = typer.Option(None, "--vs", help="The Visual Studio you have (2019, 17.4.3): refused when it cannot build this."),
     ccache: bool = typer.Option(False, "--ccache", help="Add a compiler cache (ccache, sccache on Windows)."),
-    cuda_home: Optional[str] = typer.Option(None, "--cuda-home", help="Where the CUDA toolkit is installed."),
+    cuda_home: str | None = typer.Option(None, "--cuda-home", help="Where the CUDA toolkit is installed."),
     build_type: str = typer.Option("release", "--build-type", help="release or debug (picks the Windows MAGMA archive)."),
     check: bool = typer.Option(False, "--check", help="Check this machine against the checklist (exit 1 when something is wrong)."),
-    matrix_dir: Optional[str] = MATRIX_DIR_OPTION,
+    matrix_dir: str | None = MATRIX_DIR_OPTION,
     json: bool = JSON_OPTION,
 ) -> None:
     from envgen.build.plan import describe, plan

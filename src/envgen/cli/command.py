@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from envgen.cli import _common as common
@@ -14,18 +12,18 @@ def register(app: typer.Typer) -> None:
 
 
 def command(
-    torch: Optional[str] = common.TORCH_OPTION,
-    cuda: Optional[str] = common.CUDA_OPTION,
-    rocm: Optional[str] = common.ROCM_OPTION,
+    torch: str | None = common.TORCH_OPTION,
+    cuda: str | None = common.CUDA_OPTION,
+    rocm: str | None = common.ROCM_OPTION,
     cpu: bool = common.CPU_OPTION,
     xpu: bool = common.XPU_OPTION,
-    platform: Optional[str] = typer.Option(None, "--platform", help="conda subdir (default: this machine)"),
-    installer: Optional[str] = common.INSTALLER_OPTION,
-    channel: Optional[str] = common.CHANNEL_OPTION,
-    python: Optional[str] = common.PYTHON_OPTION,
-    with_: Optional[str] = common.WITH_OPTION,
+    platform: str | None = typer.Option(None, "--platform", help="conda subdir (default: this machine)"),
+    installer: str | None = common.INSTALLER_OPTION,
+    channel: str | None = common.CHANNEL_OPTION,
+    python: str | None = common.PYTHON_OPTION,
+    with_: str | None = common.WITH_OPTION,
     json_out: bool = common.JSON_OPTION,
-    matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
+    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
     from envgen.compile.commands import install_command
     from envgen.compile.resolve import resolve

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -18,14 +18,14 @@ def register(app: typer.Typer) -> None:
 
 
 def doctor(
-    from_: Optional[list[str]] = typer.Option(None, "--from", metavar="FILE",
+    from_: list[str] | None = typer.Option(None, "--from", metavar="FILE",
                                               help="a pasted report or facts file instead of probing "
                                                    "(repeatable; - reads stdin)"),
-    error: Optional[str] = typer.Option(None, "--error", metavar="TEXT", help="the error message you saw"),
-    python: Optional[str] = typer.Option(None, "--python", metavar="PATH",
+    error: str | None = typer.Option(None, "--error", metavar="TEXT", help="the error message you saw"),
+    python: str | None = typer.Option(None, "--python", metavar="PATH",
                                          help="examine this interpreter (default: the one running envgen)"),
     json_out: bool = common.JSON_OPTION,
-    matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
+    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
     from envgen.doctor.diagnose import diagnose
     from envgen.doctor.facts import merge, to_json
@@ -85,12 +85,12 @@ def _short(value: Any) -> str:
 
 
 def detect(
-    torch: Optional[str] = typer.Option(None, "--torch", metavar="V",
+    torch: str | None = typer.Option(None, "--torch", metavar="V",
                                         help="torch version (default: the newest that fits)"),
-    platform: Optional[str] = typer.Option(None, "--platform", metavar="SUBDIR",
+    platform: str | None = typer.Option(None, "--platform", metavar="SUBDIR",
                                            help="conda subdir (default: this machine)"),
     json_out: bool = common.JSON_OPTION,
-    matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
+    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
     from envgen.doctor.detect import choose
     from envgen.doctor.facts import to_json

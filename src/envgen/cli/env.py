@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -16,21 +15,21 @@ def register(app: typer.Typer) -> None:
 
 
 def env(
-    torch: Optional[str] = common.TORCH_OPTION,
-    cuda: Optional[str] = common.CUDA_OPTION,
-    rocm: Optional[str] = common.ROCM_OPTION,
+    torch: str | None = common.TORCH_OPTION,
+    cuda: str | None = common.CUDA_OPTION,
+    rocm: str | None = common.ROCM_OPTION,
     cpu: bool = common.CPU_OPTION,
     xpu: bool = common.XPU_OPTION,
-    platform: Optional[List[str]] = common.PLATFORMS_OPTION,
-    installer: Optional[str] = common.INSTALLER_OPTION,
-    channel: Optional[str] = common.CHANNEL_OPTION,
-    python: Optional[str] = common.PYTHON_OPTION,
-    with_: Optional[str] = common.WITH_OPTION,
-    name: Optional[str] = typer.Option(None, "--name", "-n", help="conda environment name"),
+    platform: list[str] | None = common.PLATFORMS_OPTION,
+    installer: str | None = common.INSTALLER_OPTION,
+    channel: str | None = common.CHANNEL_OPTION,
+    python: str | None = common.PYTHON_OPTION,
+    with_: str | None = common.WITH_OPTION,
+    name: str | None = typer.Option(None, "--name", "-n", help="conda environment name"),
     out: Path = typer.Option(Path("."), "-o", "--output", help="folder to write into"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the files instead of writing them"),
     json_out: bool = common.JSON_OPTION,
-    matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
+    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
     from envgen.compile.manifests import render_environment_yml, render_requirements
     from envgen.compile.resolve import resolve

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from envgen.cli import _common as common
@@ -14,15 +12,15 @@ def register(app: typer.Typer) -> None:
 
 
 def matrix_cmd(
-    torch: Optional[str] = typer.Option(None, "--torch", help="a torch version: its variants, Pythons, companions"),
-    cuda: Optional[str] = typer.Option(None, "--cuda", help="a CUDA version: which releases have it, where"),
-    rocm: Optional[str] = typer.Option(None, "--rocm", help="a ROCm version"),
+    torch: str | None = typer.Option(None, "--torch", help="a torch version: its variants, Pythons, companions"),
+    cuda: str | None = typer.Option(None, "--cuda", help="a CUDA version: which releases have it, where"),
+    rocm: str | None = typer.Option(None, "--rocm", help="a ROCm version"),
     cpu: bool = typer.Option(False, "--cpu", help="CPU builds"),
-    python: Optional[str] = typer.Option(None, "--python", help="only builds with binaries for this Python"),
-    platform: Optional[str] = typer.Option(None, "--platform", help="only this conda subdir"),
-    installer: Optional[str] = typer.Option(None, "--installer", help="conda or pip"),
+    python: str | None = typer.Option(None, "--python", help="only builds with binaries for this Python"),
+    platform: str | None = typer.Option(None, "--platform", help="only this conda subdir"),
+    installer: str | None = typer.Option(None, "--installer", help="conda or pip"),
     json_out: bool = common.JSON_OPTION,
-    matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
+    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
     from envgen.compile.query import Filters, build_rows, matching_builds, release_detail, summary
     from envgen.compile.selection import parse_accel, parse_installer

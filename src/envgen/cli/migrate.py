@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -19,29 +18,29 @@ def register(app: typer.Typer) -> None:
 
 
 def migrate(
-    from_: Optional[List[Path]] = typer.Option(None, "--from", help="a listing of the current env: conda list "
+    from_: list[Path] | None = typer.Option(None, "--from", help="a listing of the current env: conda list "
                                                "[--json|--explicit], conda env export, pip freeze, pip list "
                                                "--format=json; repeat to mix conda and pip", metavar="FILE"),
     current: bool = typer.Option(False, "--current", help="inspect the running interpreter's environment"),
-    fmt: Optional[str] = typer.Option(None, "--format", help="force the input format: conda-list, conda-json, "
+    fmt: str | None = typer.Option(None, "--format", help="force the input format: conda-list, conda-json, "
                                       "conda-explicit, conda-env, pip-freeze, pip-json"),
-    torch: Optional[str] = typer.Option(None, "--torch", help="target torch version (default: newest that fits)"),
-    cuda: Optional[str] = typer.Option(None, "--cuda", help="target CUDA version: 11.8 or cu118"),
-    rocm: Optional[str] = typer.Option(None, "--rocm", help="target ROCm version"),
+    torch: str | None = typer.Option(None, "--torch", help="target torch version (default: newest that fits)"),
+    cuda: str | None = typer.Option(None, "--cuda", help="target CUDA version: 11.8 or cu118"),
+    rocm: str | None = typer.Option(None, "--rocm", help="target ROCm version"),
     cpu: bool = typer.Option(False, "--cpu", help="target the CPU build"),
-    python: Optional[str] = typer.Option(None, "--python", help="target Python (default: the env's own)"),
-    platform: Optional[str] = typer.Option(None, "--platform", help="conda subdir (default: from the input)"),
-    installer: Optional[str] = typer.Option(None, "--installer", help="conda or pip (default: the env's)"),
-    channel: Optional[str] = typer.Option(None, "--channel", help="pytorch, conda-forge, pytorch-index, pypi"),
-    to: Optional[Path] = typer.Option(None, "--to", help="target from environment.yml or a lockfile "
+    python: str | None = typer.Option(None, "--python", help="target Python (default: the env's own)"),
+    platform: str | None = typer.Option(None, "--platform", help="conda subdir (default: from the input)"),
+    installer: str | None = typer.Option(None, "--installer", help="conda or pip (default: the env's)"),
+    channel: str | None = typer.Option(None, "--channel", help="pytorch, conda-forge, pytorch-index, pypi"),
+    to: Path | None = typer.Option(None, "--to", help="target from environment.yml or a lockfile "
                                       "(conda-lock.yml, explicit, requirements with hashes, pylock.toml)"),
-    shell_name: Optional[str] = typer.Option(None, "--shell", help="bash, powershell or cmd (default: from the "
+    shell_name: str | None = typer.Option(None, "--shell", help="bash, powershell or cmd (default: from the "
                                              "input's platform)"),
-    name: Optional[str] = typer.Option(None, "--name", "-n", help="conda env to activate and change"),
-    prefix: Optional[str] = typer.Option(None, "--prefix", "-p", help="conda env prefix to activate and change"),
-    out: Optional[str] = typer.Option(None, "-o", "--output", help="write the script to FILE ('-': stdout)"),
+    name: str | None = typer.Option(None, "--name", "-n", help="conda env to activate and change"),
+    prefix: str | None = typer.Option(None, "--prefix", "-p", help="conda env prefix to activate and change"),
+    out: str | None = typer.Option(None, "-o", "--output", help="write the script to FILE ('-': stdout)"),
     json_out: bool = common.JSON_OPTION,
-    matrix_dir: Optional[str] = common.MATRIX_DIR_OPTION,
+    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
     from envgen import shell
     from envgen.errors import BadInput
@@ -68,7 +67,7 @@ def migrate(
         raise typer.Exit(1)
 
 
-def _snapshot(froms: list[Path], current: bool, fmt: Optional[str], data):
+def _snapshot(froms: list[Path], current: bool, fmt: str | None, data):
     from envgen.errors import BadInput
     from envgen.migrate import snapshot
 
@@ -84,7 +83,7 @@ def _snapshot(froms: list[Path], current: bool, fmt: Optional[str], data):
     return snapshot.read(froms, data, fmt)
 
 
-def _platform(given: Optional[str], snap) -> str:
+def _platform(given: str | None, snap) -> str:
     from envgen.models import check_platform, host_platform
 
     return check_platform(given) if given else (snap.platform or host_platform())
@@ -114,7 +113,7 @@ def _target(to, data, plat, snap, matrix_dir, **flags):
 _ENV_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
-def _env(name: Optional[str], prefix: Optional[str], snap):
+def _env(name: str | None, prefix: str | None, snap):
     from envgen.errors import BadInput
     from envgen.migrate.plan import EnvRef
 
@@ -140,7 +139,7 @@ def _regenerate(froms, current, fmt, to, torch, cuda, rocm, cpu, python, plat, i
     return shlex.join(words)
 
 
-def _present(result, text: str, sh: str, out: Optional[str], json_out: bool, snap) -> None:
+def _present(result, text: str, sh: str, out: str | None, json_out: bool, snap) -> None:
     import sys
 
     from envgen.fileio import write_atomic

@@ -42,7 +42,7 @@ class InstallCommand:
 
 
 def _pin_json(pin: Pin) -> dict[str, Any]:
-    exact = pin.constraint.startswith("=") and not pin.constraint.startswith("==") or pin.constraint.startswith("==")
+    exact = (pin.constraint.startswith("=") and not pin.constraint.startswith("==")) or pin.constraint.startswith("==")
     data: dict[str, Any] = {"name": pin.name, "version": pin.version if exact else pin.constraint, "role": pin.role}
     if pin.build:
         data["build"] = pin.build

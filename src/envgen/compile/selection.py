@@ -30,7 +30,7 @@ class AutoChoice(Protocol):
 AutoDetect = Callable[[Matrix, "Version | None", str, str], AutoChoice]
 
 
-def parse_accel(cuda: str | None, rocm: str | None, cpu: bool, xpu: bool = False) -> Accel | None | str:
+def parse_accel(cuda: str | None, rocm: str | None, cpu: bool, xpu: bool = False) -> Accel | str | None:
     """The variant flags; returns 'auto' for --cuda auto (resolved by detection)."""
     given = [x for x in (cuda, rocm, cpu or None, xpu or None) if x]
     if len(given) > 1:

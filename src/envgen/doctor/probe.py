@@ -109,7 +109,7 @@ def probe_environment(python: str, cwd: str, environ: dict[str, str], *, timeout
     info, why = _run_json([python, "-c", _INTERPRETER], cwd, environ, timeout)
     if info is None:
         reason = f"cannot run {python}: {why}"
-        return Facts(unknown={k: reason for k in ("python", "torch", "packages", "shadowing")})
+        return Facts(unknown=dict.fromkeys(("python", "torch", "packages", "shadowing"), reason))
     prefix = str(info["prefix"])
     paths = [p or cwd for p in info.get("path", [])]
     packages, corrupt = read_packages(prefix, paths)
@@ -227,7 +227,7 @@ def _channel_name(url: str) -> str | None:
     if not url:
         return None
     parts = [p for p in url.rstrip("/").split("/") if p]
-    if parts and ("-" in parts[-1] and parts[-1].split("-")[0] in ("linux", "win", "osx", "noarch")
+    if parts and (("-" in parts[-1] and parts[-1].split("-")[0] in ("linux", "win", "osx", "noarch"))
                   or parts[-1] == "noarch"):
         parts = parts[:-1]
     if len(parts) >= 2 and parts[-2] == "pkgs":

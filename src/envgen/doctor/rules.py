@@ -100,7 +100,7 @@ def unsupported_gpu_arch(ctx: Context) -> list[Finding]:
     f, m = ctx.facts, ctx.matrix
     ccs = gpu_ccs(m, f)
     archs = f.torch_archs or _matrix_archs(ctx)
-    if not ccs or not archs or torch_cuda(f) is None and not f.torch_archs:
+    if not ccs or not archs or (torch_cuda(f) is None and not f.torch_archs):
         if ctx.matched("unsupported_gpu_arch"):
             return [ctx.possible("unsupported_gpu_arch", "the GPU's compute capability (run `nvidia-smi "
                                  "--query-gpu=name,compute_cap --format=csv`) and the build's architectures "

@@ -33,7 +33,7 @@ def missing_vc_runtime(ctx: Context) -> list[Finding]:
     if missing:
         msg = (f"{', '.join(missing)} not found: torch's DLLs need the Microsoft Visual C++ 2015-2022 "
                "redistributable (x64). Install it, then open a new terminal.")
-        return [ctx.finding("missing_vc_runtime", msg, {"dlls": {d: False for d in missing}, "os": "windows"},
+        return [ctx.finding("missing_vc_runtime", msg, {"dlls": dict.fromkeys(missing, False), "os": "windows"},
                             fixes.templates(ctx.data, "missing_vc_runtime", f))]
     if ctx.matched("missing_vc_runtime") and not ctx.facts.dlls:
         if ctx.data.strong("missing_vc_runtime", ctx.seen):
@@ -66,7 +66,7 @@ def missing_mkl(ctx: Context) -> list[Finding]:
         return []
     evidence: dict[str, Any] = {}
     if missing:
-        evidence["dlls"] = {d: False for d in missing}
+        evidence["dlls"] = dict.fromkeys(missing, False)
     if absent:
         evidence.update(install_method="conda", channel=f.channel, packages={"mkl": None})
     what = ", ".join(missing) if missing else "the mkl package" if absent else "an MKL / Intel OpenMP library"

@@ -249,7 +249,7 @@ def _builds(r: Reader, torch: Any, rel_python: dict[str, tuple[PyVer, ...]], nod
                   for p in platforms}
     elif py_node is not None:
         pys = r.pythons(py_node, f"{path}.python", node, "python")
-        python = {p: pys for p in platforms}
+        python = dict.fromkeys(platforms, pys)
     else:
         python = {p: rel_python.get(p, ()) for p in platforms}
     names = {str(k): str(v) for k, v in r.mapping(node.get("names", {}), f"{path}.names").items()}

@@ -124,7 +124,7 @@ def conda_accel(pkg: Package) -> Accel | None:
         return Accel.parse(f"{m.group(1)}.{m.group(2)}")
     if m := _CUDA_DIGITS.search(build):
         return Accel.parse(f"cu{m.group(1)}")
-    if build.startswith("cpu") or "_cpu" in build or build.startswith("py") and "cpu" in build:
+    if build.startswith("cpu") or "_cpu" in build or (build.startswith("py") and "cpu" in build):
         return Accel("cpu")
     return None
 

@@ -51,7 +51,7 @@ def from_file(path: str | Path, data: MigrateData, platform: str) -> Target:
     lines = [ln.strip() for ln in text.splitlines()]
     if "@EXPLICIT" in lines:
         return _from_explicit(p, text, data, platform)
-    if p.name.startswith("pylock") and p.suffix == ".toml" or "lock-version" in text and "[[packages]]" in text:
+    if (p.name.startswith("pylock") and p.suffix == ".toml") or ("lock-version" in text and "[[packages]]" in text):
         return _from_pylock(p, platform)
     if re.search(r"(?m)^package:\s*$", text) and re.search(r"(?m)^version:\s*1\s*$", text):
         return _from_conda_lock(p, platform)
