@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `nox -s bench`."""
+"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s bench`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,14 @@ BENCHMARKS = sorted(Path(__file__).parent.joinpath("benchmarks").glob("bench_*.p
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("pytest", "-n", "2", "-q", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy (strict) alone; `nox -s tests` runs them too, as tests/test_static.py."""
+    session.install("-e", ".[test]")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("mypy")
 
 
 @nox.session(venv_backend="none")

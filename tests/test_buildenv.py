@@ -38,7 +38,7 @@ GOLDEN = [
 @pytest.mark.parametrize("argv", [g[1] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
 def test_golden_outputs(capsys, tmp_path, golden, request, argv):
     name = request.node.callspec.id
-    code, out, _ = run_cli(capsys, *argv, "--arch", "all", "-o", str(tmp_path))
+    code, _out, _ = run_cli(capsys, *argv, "--arch", "all", "-o", str(tmp_path))
     assert code == 0
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(["environment.yml", "CHECKLIST.md", next(n for n in written if n.startswith("build-env."))])
@@ -64,7 +64,7 @@ def test_windows_cuda_build_lists_what_conda_cannot_give(capsys):
 
 
 def test_linux_build_gets_magma_package_and_gcc_range(capsys):
-    code, out, _ = run_cli(capsys, "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "--json")
+    _code, out, _ = run_cli(capsys, "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "--json")
     data = json.loads(out)
     assert "magma-cuda102" in data["conda"] and "python=3.9" in data["conda"]
     gcc = next(c for c in data["checklist"] if c["id"] == "gcc")
@@ -107,7 +107,7 @@ REFUSALS = [
 @pytest.mark.parametrize("argv,error,hint", [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
 def test_invalid_requests_exit_2_with_why_and_what_works(capsys, tmp_path, argv, error, hint):
     argv = [str(tmp_path) if a == "OUT" else a for a in argv]
-    code, out, err = run_cli(capsys, *argv)
+    code, _out, err = run_cli(capsys, *argv)
     assert code == 2
     assert "error: " in err and error in err, err
     assert "hint: " in err and hint in err, err
@@ -125,7 +125,7 @@ def test_arch_normalized(text, expected):
 
 
 def test_unknown_arch_is_refused_with_the_known_ones(capsys, tmp_path):
-    code, out, err = run_cli(capsys, "--torch", "2.6.0", "--cuda", "12.6", "--platform", "linux-64",
+    code, _out, err = run_cli(capsys, "--torch", "2.6.0", "--cuda", "12.6", "--platform", "linux-64",
                              "--arch", "sm_99", "-o", str(tmp_path / "out"))
     assert code == 2 and "unknown CUDA architecture 'sm_99'" in err and "hint: known: " in err and "12.0" in err
     assert not (tmp_path / "out").exists()
@@ -146,14 +146,14 @@ def test_bash_script_runs_and_exports_quoted_values(capsys, tmp_path):
                          "--cuda-home", home, "--ccache", "-o", str(tmp_path / "out"))
     assert code == 0
     script = tmp_path / "out" / "build-env.sh"
-    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
     # the hook defines a conda function whose activation reads an unset variable, as conda's activate.d
     # scripts do (e.g. ${ADDR2LINE} in the compiler packages): under `set -u` it would stop the script
     hook = ('conda() { if [ "$1" = activate ]; then _x="${CONDA_BUILD_UNSET_HOOK_VAR}"; '
             'export FAKE_ACTIVATED="$2"; fi; }')
     fake = _fake_bin(tmp_path / "bin", {"conda": f"case \"$1\" in shell.bash) echo '{hook}'; exit 0;; esac\nexit 3\n"})
     env = {"PATH": f"{fake}:/usr/bin:/bin", "CONDA_PREFIX": "/envs/torch build"}
-    proc = subprocess.run(["bash", str(script), "env"], capture_output=True, text=True, env=env)
+    proc = subprocess.run(["bash", str(script), "env"], capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     seen = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
     assert seen["FAKE_ACTIVATED"] == "torch-build-2.0.0-cu117"
@@ -163,7 +163,7 @@ def test_bash_script_runs_and_exports_quoted_values(capsys, tmp_path):
     assert seen["TORCH_CUDA_ARCH_LIST"] == "8.6"
     assert seen["CMAKE_PREFIX_PATH"] == "/envs/torch build" and seen["MAGMA_HOME"] == "/envs/torch build"
     assert seen["USE_CUDA"] == "1" and seen["CMAKE_CUDA_COMPILER_LAUNCHER"] == "ccache"
-    failing = subprocess.run(["bash", str(script), "false"], capture_output=True, text=True, env=env)
+    failing = subprocess.run(["bash", str(script), "false"], capture_output=True, text=True, env=env, check=False)
     assert failing.returncode != 0
 
 
@@ -284,7 +284,7 @@ def test_detected_gpus_pick_the_arch_list():
     from envgen.models import Accel
 
     bm = load_build(ROOT / "matrices")
-    base = dict(torch=Version("2.0.0"), accel=Accel.parse("11.7"), platform="linux-64")
+    base = {"torch": Version("2.0.0"), "accel": Accel.parse("11.7"), "platform": "linux-64"}
     found = plan(bm, BuildRequest(**base, gpus=("8.6", "7.5")))
     assert dict(found.env)["TORCH_CUDA_ARCH_LIST"] == "8.6;7.5"
     assert any("GPUs found on this machine" in n for n in found.notes)

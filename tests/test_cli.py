@@ -16,8 +16,8 @@ def test_command_prints_both_installers(capsys):
     lines = r.out.strip().splitlines()
     assert lines == [
         'conda install pytorch==1.8.1 torchvision==0.9.1 torchaudio==0.8.1 cudatoolkit=10.2 "numpy<2" -c pytorch',
-        'pip install torch==1.8.1+cu102 torchvision==0.9.1+cu102 torchaudio==0.8.1 "numpy<2" '
-        "-f https://download.pytorch.org/whl/torch_stable.html",
+        ('pip install torch==1.8.1+cu102 torchvision==0.9.1+cu102 torchaudio==0.8.1 "numpy<2" '
+         "-f https://download.pytorch.org/whl/torch_stable.html"),
     ]
     assert "Python 3.9" in r.err  # diagnostics go to stderr
 

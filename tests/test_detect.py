@@ -16,7 +16,7 @@ from envgen.errors import BadInput
 from envgen.models import arch_cc
 
 REPORTS = Path(__file__).parent / "golden" / "doctor" / "reports"
-LINUX = dict(platform="linux-64", os="linux")
+LINUX = {"platform": "linux-64", "os": "linux"}
 
 
 def test_no_nvidia_gpu_means_cpu(matrix):
@@ -97,7 +97,7 @@ def test_overrides_for_machines_without_a_gpu(matrix, env, expect):
     facts = Facts(**LINUX, gpus=(), env=env)
     accel, reasons = auto_accel(matrix, facts, torch=Version("2.5.1"), installer="pip")
     assert accel.tag == expect
-    assert list(env)[0] in reasons[0]
+    assert next(iter(env)) in reasons[0]
 
 
 def test_bad_override_is_bad_input(matrix):
@@ -147,7 +147,7 @@ def test_doctor_json_shape_and_exit_1(capsys, tmp_path):
     path = tmp_path / "facts.yaml"
     path.write_text("platform: linux-64\nos: linux\ntorch: 2.2.2\ntorch_cuda: '12.1'\ninstall_method: conda\n"
                     "channel: pytorch\npackages: {mkl: {version: 2024.1.0, installer: conda}}\n")
-    code, out, err = run(["doctor", "--from", str(path), "--json", "--error", "undefined symbol: iJIT_NotifyEvent"],
+    code, out, _err = run(["doctor", "--from", str(path), "--json", "--error", "undefined symbol: iJIT_NotifyEvent"],
                          capsys)
     data = json.loads(out)
     assert code == 1 and list(data) == ["findings", "facts"]
@@ -158,7 +158,7 @@ def test_doctor_json_shape_and_exit_1(capsys, tmp_path):
 
 
 def test_doctor_merges_several_reports(capsys):
-    code, out, _ = run(["doctor", "--json", "--from", str(REPORTS / "collect_env_1.8_linux_pip.txt"),
+    _code, out, _ = run(["doctor", "--json", "--from", str(REPORTS / "collect_env_1.8_linux_pip.txt"),
                         "--from", str(REPORTS / "nvidia_smi_470_k80.txt")], capsys)
     facts = json.loads(out)["facts"]
     assert facts["torch"] == "1.8.1+cu102" and facts["driver_cuda"] == "11.4"

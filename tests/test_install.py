@@ -29,7 +29,7 @@ def locked(capsys, monkeypatch, tmp_path):
 
 def _python(prefix, code):
     env = dict(os.environ, ENVGEN_TEST_HOST_PYTHON=sys.executable)
-    return subprocess.run([str(prefix / "bin" / "python"), "-c", code], capture_output=True, text=True, env=env)
+    return subprocess.run([str(prefix / "bin" / "python"), "-c", code], capture_output=True, text=True, env=env, check=False)
 
 
 @pytest.mark.parametrize("lock", ["locks", "locks/conda-lock.yml", "locks/conda-linux-64.lock"],

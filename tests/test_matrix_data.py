@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def test_every_cuda_named_has_a_driver_floor(matrix):
 
 def test_driver_floors_rise_with_the_toolkit(matrix):
     ordered = sorted(matrix.toolkits.values(), key=lambda tk: tk.cuda)
-    for low, high in zip(ordered, ordered[1:]):
+    for low, high in itertools.pairwise(ordered):
         assert low.driver_linux <= high.driver_linux, (low.cuda, high.cuda)
 
 

@@ -53,7 +53,7 @@ BAD = [
 
 @pytest.mark.parametrize("args,message", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
 def test_bad_input_exits_2_with_error_and_hint(capsys, args, message):
-    code, out, err = run(capsys, *args)
+    code, _out, err = run(capsys, *args)
     assert code == 2
     assert err.startswith("error: ") and message in err and "\nhint: " in err
     assert "Traceback" not in err

@@ -96,24 +96,24 @@ ORDER_CASES = [
     ("peterjc123-to-official",
      [conda("pytorch", "0.3.1", "peterjc123", "py36_cuda90_cudnn7he774522_2"), conda("cuda90", "1.0", "peterjc123"),
       conda("vc", "14", "peterjc123"), conda("vs2017_runtime", "15.4.27004.2010", "peterjc123")],
-     dict(torch="0.4.0", accel="cu90", channels=("pytorch",), platform="win-64",
-          specs=(Spec("cuda90", "cuda90", "selector"),)),
+     {"torch": "0.4.0", "accel": "cu90", "channels": ("pytorch",), "platform": "win-64",
+          "specs": (Spec("cuda90", "cuda90", "selector"),)},
      [("remove", ("pytorch",)), ("remove", ("cuda90",)), ("reset", ("defaults::vc=14",)), ("install", None)]),
     ("cudatoolkit-to-pytorch-cuda",
      [conda("pytorch", "1.12.1", "pytorch", "py3.9_cuda11.3_cudnn8.3.2_0"), conda("cudatoolkit", "11.3.1"),
       conda("pytorch-mutex", "1.0", "pytorch", "cuda"), conda("torchvision", "0.13.1", "pytorch", "py39_cu113")],
-     dict(torch="2.0.0", accel="cu118", specs=(Spec("pytorch-cuda", "pytorch-cuda=11.8", "selector"),)),
+     {"torch": "2.0.0", "accel": "cu118", "specs": (Spec("pytorch-cuda", "pytorch-cuda=11.8", "selector"),)},
      [("remove", ("pytorch", "torchvision")), ("remove", ("cudatoolkit",)), ("install", None)]),
     ("cpuonly-to-cuda",
      [conda("cpuonly", "1.0", "pytorch"), conda("pytorch", "1.8.1", "pytorch", "py3.8_cpu_0")],
-     dict(torch="1.8.1", accel="cu102", channels=("pytorch",),
-          specs=(Spec("cudatoolkit", "cudatoolkit=10.2", "selector"),)),
+     {"torch": "1.8.1", "accel": "cu102", "channels": ("pytorch",),
+          "specs": (Spec("cudatoolkit", "cudatoolkit=10.2", "selector"),)},
      [("remove", ("pytorch",)), ("remove", ("cpuonly",)), ("install", None)]),
     ("pytorch-channel-to-conda-forge",
      [conda("pytorch", "2.5.1", "pytorch", "py3.11_cuda12.4_cudnn9.1.0_0"), conda("pytorch-cuda", "12.4", "pytorch"),
       conda("pytorch-mutex", "1.0", "pytorch", "cuda"), conda("cudatoolkit", "11.8.0")],
-     dict(torch="2.5.1", accel="cu124", family="conda-forge", channels=("conda-forge",), override=True,
-          specs=(Spec("cuda-version", "cuda-version=12.4", "selector"),)),
+     {"torch": "2.5.1", "accel": "cu124", "family": "conda-forge", "channels": ("conda-forge",), "override": True,
+          "specs": (Spec("cuda-version", "cuda-version=12.4", "selector"),)},
      [("remove", ("pytorch",)), ("remove", ("pytorch-cuda", "pytorch-mutex", "cudatoolkit")), ("install", None)]),
 ]
 
@@ -122,7 +122,7 @@ ORDER_CASES = [
 def test_steps_in_order(mdata, current, target, expected):
     result = planner.plan(snap(*current), conda_target(**target), mdata)
     body = [s for s in result.steps if s.kind not in ("backup", "verify")]
-    got = [(s.kind, s.packages if want is not None else None) for s, (_, want) in zip(body, expected)]
+    got = [(s.kind, s.packages if want is not None else None) for s, (_, want) in zip(body, expected, strict=False)]
     assert got == expected and len(body) == len(expected)
     assert result.steps[0].kind == "backup" and result.steps[-1].kind == "verify"
 
@@ -144,7 +144,7 @@ def test_vc_reset_only_from_040_on_windows(mdata):
     linux = conda_target("0.4.0", "cu90", channels=("pytorch",), platform="linux-64")
     assert "reset" not in kinds(planner.plan(current, linux, mdata))
     new = conda_target("0.4.0", "cu90", channels=("pytorch",), platform="win-64")
-    reset = [s for s in planner.plan(current, new, mdata).steps if s.kind == "reset"][0]
+    reset = next(s for s in planner.plan(current, new, mdata).steps if s.kind == "reset")
     assert reset.argv[-3:] == ("--override-channels", "-c", "defaults")
     assert "vc 14 (peterjc123)" in reset.reason
 
@@ -164,7 +164,7 @@ def test_numpy2_with_old_torch_is_reset(mdata):
     current = snap(conda("pytorch", "2.0.0", "pytorch", "py3.10_cuda11.8_cudnn8.7.0_0"), conda("numpy", "2.0.1"))
     result = planner.plan(current, conda_target(specs=(pin,)), mdata)
     assert result.pending
-    reset = [s for s in result.steps if s.kind == "reset"][0]
+    reset = next(s for s in result.steps if s.kind == "reset")
     assert reset.argv[:4] == ("conda", "install", "--yes", "numpy<2") and "numpy 2.0.1" in reset.reason
     ok = snap(conda("pytorch", "2.0.0", "pytorch", "py3.10_cuda11.8_cudnn8.7.0_0"), conda("numpy", "1.26.4"))
     assert not planner.plan(ok, conda_target(specs=(pin,)), mdata).pending

@@ -14,15 +14,16 @@ from envgen.compile.stack import Request
 from envgen.doctor.detect import runs_on
 from envgen.doctor.diagnose import diagnose
 from envgen.doctor.facts import CPU, Facts, Gpu, Package
+from envgen.errors import Refusal
 from envgen.matrix.doctor import doctor_data
 from envgen.models import Accel, PyVer
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCABULARY = ["driver_too_old", "no_gpu_but_cuda_build", "cpu_build_installed", "missing_vc_runtime", "missing_mkl", "unsupported_gpu_arch", "python_32bit", "win32_no_package", "shadowing_torch_py", "mkl_2024_1_ijit", "numpy2_abi", "mixed_pip_conda", "wrong_python_env", "channel_conflict_vc14", "cuda_feature_conflict", "mkl_channel_mismatch", "ld_library_path_conflict", "corrupt_package"]
 
-LINUX = dict(platform="linux-64", os="linux", python="3.10.12", python_bits=64)
-WIN = dict(platform="win-64", os="windows", python="3.10.11", python_bits=64)
-MAC = dict(platform="osx-arm64", os="macos", python="3.11.9", python_bits=64)
+LINUX = {"platform": "linux-64", "os": "linux", "python": "3.10.12", "python_bits": 64}
+WIN = {"platform": "win-64", "os": "windows", "python": "3.10.11", "python_bits": 64}
+MAC = {"platform": "osx-arm64", "os": "macos", "python": "3.11.9", "python_bits": 64}
 
 
 def pkgs(*rows: tuple) -> dict[str, Package]:
@@ -35,7 +36,7 @@ def compiled(matrix, *, torch, accel, platform, installer, python=None) -> str:
                       python=PyVer.parse(python) if python else None)
     try:
         return install_command(resolve_one(matrix, request)).command
-    except Exception:
+    except Refusal:
         return install_command(resolve_one(matrix, Request(torch=Version(torch), accel=Accel.parse(accel),
                                                             platform=platform, installer=installer))).command
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from hypothesis import given, settings
@@ -125,7 +126,7 @@ def run_bash(script: str, tmp: Path, fail: str = "") -> tuple[subprocess.Complet
     (tmp / "migrate.sh").write_text(script)
     log = tmp / "calls.log"
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "FAKE_LOG": str(log), "FAKE_FAIL": fail, "HOME": str(tmp)}
-    proc = subprocess.run(["bash", str(tmp / "migrate.sh")], cwd=tmp, env=env, capture_output=True, text=True)
+    proc = subprocess.run(["bash", str(tmp / "migrate.sh")], cwd=tmp, env=env, capture_output=True, text=True, check=False)
     calls = [line.split("\0")[:-1] for line in log.read_text().splitlines()] if log.exists() else []
     return proc, calls
 
@@ -182,7 +183,7 @@ def plan_for(tmp: Path, inputs: list[str], flags: list[str]):
             self.kind, self.argv, self.stdout = d["kind"], d["command"], d.get("output_file")
 
     class P:
-        steps = [Step(d) for d in data["steps"]]
+        steps: ClassVar[list[Step]] = [Step(d) for d in data["steps"]]
 
     return P
 
@@ -239,7 +240,7 @@ def check_inert(text: str, sh: str) -> None:
                 break
         command_argv(sh, line)  # raises Syntax if anything is not a plain word
     if sh == "bash":
-        proc = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True)
+        proc = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr
 
 

@@ -8,6 +8,7 @@ import re
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from envgen import __version__
 from envgen.errors import BadInput, OutsideFailure
@@ -69,7 +70,7 @@ def read_text(path: Path | str, hint: str) -> str:
         raise BadInput(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", hint=hint) from None
 
 
-def parse_yaml(text: str, where: str, hint: str, typ: str = "safe"):
+def parse_yaml(text: str, where: str, hint: str, typ: str = "safe") -> Any:
     """YAML from a user's file; a syntax error is bad input saying where (`typ="base"` keeps scalars as text)."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError

@@ -97,6 +97,11 @@ class Accel:
         return self.kind
 
     @property
+    def cuda(self) -> Version | None:
+        """The CUDA version of a CUDA variant; None for every other kind."""
+        return self.version if self.kind == "cuda" else None
+
+    @property
     def dotted(self) -> str:
         """'10.2' for CUDA, '5.7' for ROCm, the kind otherwise."""
         return str(self.version) if self.version is not None else self.kind
@@ -170,7 +175,7 @@ class DriverVersion(Version):
     def __repr__(self) -> str:
         return f"<DriverVersion('{self._text}')>"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[DriverVersion], tuple[str]]:
         return (DriverVersion, (self._text,))
 
 

@@ -33,5 +33,5 @@ def run_process(*args: str, env: dict[str, str] | None = None, cwd=None) -> Resu
     """As a real process (`python -m envgen`): start-up, entry point and exit codes as users see them."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     proc = subprocess.run([sys.executable, "-m", "envgen", *args], capture_output=True, text=True, env=full_env,
-                          cwd=cwd, timeout=120)
+                          cwd=cwd, timeout=120, check=False)
     return Result(proc.returncode, proc.stdout, proc.stderr)

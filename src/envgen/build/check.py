@@ -88,7 +88,7 @@ def _run(argv: tuple[str, ...], env: dict[str, str]) -> tuple[str | None, str]:
         return None, f"{argv[0]} not found on PATH"
     try:
         proc = subprocess.run([exe, *argv[1:]], capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
-                              errors="replace")
+                              errors="replace", check=False)
     except subprocess.TimeoutExpired:
         return None, f"{' '.join(argv)} did not finish in {TIMEOUT_S} s"
     except OSError as exc:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import cast
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from envgen.errors import BadInput, Refusal
-from envgen.matrix.build import BuildMatrix, HostCompiler, Layout, SourceEra
+from envgen.matrix.build import BuildMatrix, HostCompiler, Layout, SourceEra, VsDefect
 from envgen.models import Accel, PyVer, arch_cc, os_of
 
 DEFAULT_COMMAND = ("python", "setup.py", "develop")
@@ -138,7 +139,8 @@ def _python(bm: BuildMatrix, era: SourceEra, req: BuildRequest) -> PyVer:
     if req.python is None:
         return [p for p in pys if not p.freethreaded][-1] if any(not p.freethreaded for p in pys) else pys[-1]
     if req.python not in pys:
-        raise Refusal(f"the torch {_name(era, req.torch)} source tree does not build for Python {req.python} on {req.platform}",
+        raise Refusal(f"the torch {_name(era, req.torch)} source tree does not build for Python {req.python} "
+                      f"on {req.platform}",
                       alternatives=tuple(f"--python {p}" for p in reversed(pys)))
     return req.python
 
@@ -152,7 +154,8 @@ def _cuda(bm: BuildMatrix, era: SourceEra, req: BuildRequest) -> Version | None:
     cudas = bm.cudas(era, req.torch, req.platform)
     if req.accel.version not in cudas:
         alts = tuple(f"--cuda {c}" for c in reversed(cudas)) + ("--cpu",)
-        raise Refusal(f"the torch {_name(era, req.torch)} source tree never supported CUDA {req.accel.version} on {req.platform} "
+        raise Refusal(f"the torch {_name(era, req.torch)} source tree never supported CUDA {req.accel.version} "
+                      f"on {req.platform} "
                       f"(it built and tested with CUDA {', '.join(str(c) for c in cudas) or 'none'})",
                       alternatives=alts)
     return req.accel.version
@@ -166,7 +169,8 @@ def parse_vs(text: str) -> tuple[int | None, Version | None]:
     try:
         return None, Version(raw)
     except InvalidVersion:
-        raise BadInput(f"invalid Visual Studio version {text!r}", hint="write a year (2019) or a version (17.4.3)") from None
+        raise BadInput(f"invalid Visual Studio version {text!r}",
+                       hint="write a year (2019) or a version (17.4.3)") from None
 
 
 def check_vs(bm: BuildMatrix, era: SourceEra, platform: str, cuda: Version | None, host: HostCompiler | None,
@@ -175,11 +179,12 @@ def check_vs(bm: BuildMatrix, era: SourceEra, platform: str, cuda: Version | Non
     if os_of(platform) != "windows":
         raise BadInput("--vs applies to Windows builds", hint="add --platform win-64 or drop --vs")
     year, product = parse_vs(text)
-    vs = bm.vs(year) if year else bm.vs_for_product(product)  # type: ignore[arg-type]
+    vs = bm.vs(year) if year else bm.vs_for_product(cast(Version, product))  # parse_vs gives a year or a version
     allowed = accepted_years(era, cuda)
     ok_names = vs_requirement(bm, era, cuda, host, torch)
     if vs is None or vs.year not in allowed:
-        raise Refusal(f"Visual Studio {text} cannot build torch {_name(era, torch)}{_with(cuda)}", hint=f"use {ok_names}")
+        raise Refusal(f"Visual Studio {text} cannot build torch {_name(era, torch)}{_with(cuda)}",
+                      hint=f"use {ok_names}")
     if product is not None and host is not None:
         cl = vs.cl_for(product)
         if cl is not None and cl not in host.msvc:
@@ -187,7 +192,8 @@ def check_vs(bm: BuildMatrix, era: SourceEra, platform: str, cuda: Version | Non
                           hint=f"use {ok_names}")
     for d in defects(bm, torch):
         if product is not None and product in d.vs:
-            raise Refusal(f"Visual Studio {product} cannot build torch {_name(era, torch)}: {d.why}", hint=f"use {ok_names}")
+            raise Refusal(f"Visual Studio {product} cannot build torch {_name(era, torch)}: {d.why}",
+                          hint=f"use {ok_names}")
 
 
 def _name(era: SourceEra, torch: Version | None) -> str:
@@ -205,7 +211,7 @@ def accepted_years(era: SourceEra, cuda: Version | None) -> tuple[int, ...]:
     return era.vs_host.get(f"{cuda.major}.{cuda.minor}", era.vs_cuda)
 
 
-def defects(bm: BuildMatrix, torch: Version):
+def defects(bm: BuildMatrix, torch: Version) -> list[VsDefect]:
     return [d for d in bm.vs_defects if torch in d.torch]
 
 
@@ -215,11 +221,13 @@ def vs_requirement(bm: BuildMatrix, era: SourceEra, cuda: Version | None, host: 
     out = []
     for year in sorted(accepted_years(era, cuda), reverse=True):
         vs = bm.vs(year)
-        ok = [(upd, cl) for upd, cl in (vs.updates if vs else ()) if host is None or cl in host.msvc]
+        if vs is None:
+            continue
+        ok = [(upd, cl) for upd, cl in vs.updates if host is None or cl in host.msvc]
         if not ok:
             continue
         text = f"Visual Studio {year} {ok[0][0]}-{ok[-1][0]} (cl {ok[0][1]}-{ok[-1][1]})"
-        if host is None and ok[-1][0] == vs.updates[-1][0]:  # type: ignore[union-attr]
+        if host is None and ok[-1][0] == vs.updates[-1][0]:
             text = f"Visual Studio {year} {ok[0][0]} or later (cl {ok[0][1]} or later)"
         for d in defects(bm, torch):
             if any(upd.major == ok[0][0].major and Version(f"{upd}.0") in d.vs for upd, _ in ok):
@@ -247,10 +255,13 @@ def normalize_arch(text: str, known: set[str] | None = None) -> str:
             continue
         core, ptx = (item[:-4], True) if item.upper().endswith("+PTX") else (item, False)
         named = arch_cc(core)
-        m = None if named else re.fullmatch(r"(\d)(\d)|(\d+)\.(\d)", core)
-        if not named and not m:
-            raise BadInput(f"invalid CUDA architecture {item!r}", hint="write 8.6, sm_86, sm_120 or 8.6+PTX")
-        cc = named[1] if named else Version(f"{m.group(1) or m.group(3)}.{m.group(2) or m.group(4)}")
+        if named:
+            cc = named[1]
+        else:
+            m = re.fullmatch(r"(\d)(\d)|(\d+)\.(\d)", core)
+            if not m:
+                raise BadInput(f"invalid CUDA architecture {item!r}", hint="write 8.6, sm_86, sm_120 or 8.6+PTX")
+            cc = Version(f"{m.group(1) or m.group(3)}.{m.group(2) or m.group(4)}")
         major, minor = str(cc.major), str(cc.minor)
         if known is not None and f"{int(major)}.{minor}" not in known:
             raise BadInput(f"unknown CUDA architecture {item!r} (compute capability {int(major)}.{minor})",
@@ -288,10 +299,12 @@ def _env(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: Layout, cud
         if explicit:
             arch, why = normalize_arch(req.arch or "", _known_archs(bm)), "from --arch"
         elif req.gpus and req.arch != "all":
-            arch, why = normalize_arch(";".join(req.gpus)), "the GPUs found on this machine (--arch all: every binary arch)"
+            arch = normalize_arch(";".join(req.gpus))
+            why = "the GPUs found on this machine (--arch all: every binary arch)"
         else:
             arch = bm.arch_list(era, req.torch, req.platform, cuda) or ""
-            why = f"the list the torch {_name(era, req.torch)} binaries were built with; pass --arch for your GPU only (faster build)"
+            why = (f"the list the torch {_name(era, req.torch)} binaries were built with; pass --arch for your GPU "
+                   "only (faster build)")
         if arch:
             env.append(("TORCH_CUDA_ARCH_LIST", arch))
             note = f"TORCH_CUDA_ARCH_LIST={arch}: {why}"
@@ -340,7 +353,8 @@ def _checklist(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: Layou
     if cuda is not None and not windows and not has_magma_pkg:
         items.append(CheckItem("magma", "MAGMA", f"no magma-cuda package for CUDA {cuda}",
                                "build MAGMA yourself and set MAGMA_HOME, or build without it (USE_MAGMA=0)"))
-    items.append(CheckItem("cmake", "CMake", f"cmake {spec_text(era.cmake)}", "`cmake --version` (environment.yml pins it)",
+    items.append(CheckItem("cmake", "CMake", f"cmake {spec_text(era.cmake)}",
+                           "`cmake --version` (environment.yml pins it)",
                            ("cmake", "--version"), era.cmake, "the tree's cmake_minimum_required; CMake 4 dropped "
                            "compatibility with projects older than 3.5", era.sources))
     return items
@@ -352,8 +366,8 @@ def _windows_items(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: L
     items: list[CheckItem] = []
     items.append(CheckItem(
         "msvc", "Visual Studio / Build Tools",
-        vs_requirement(bm, era, cuda, host, _probe(req)) + "; Community, Professional, Enterprise or Build Tools with the "
-        "'Desktop development with C++' workload (Visual Studio Code is not enough)",
+        vs_requirement(bm, era, cuda, host, _probe(req)) + "; Community, Professional, Enterprise or Build Tools "
+        "with the 'Desktop development with C++' workload (Visual Studio Code is not enough)",
         "`cl` (in a Developer Command Prompt) prints `Version 19.xx`; the Visual Studio Installer shows the update",
         ("cl",), host.msvc if host else None, "nvcc accepts only these cl.exe versions as host compiler"
         if host else "the Visual Studio versions this source tree was built with",

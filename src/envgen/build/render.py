@@ -91,8 +91,8 @@ def _run_lines(shell: str) -> list[str]:
     if shell == "bash":
         return [f'if [ "$#" -eq 0 ]; then set -- {" ".join(default)}; fi', '"$@"']
     if shell == "powershell":
-        return [f"if ($args.Count -eq 0) {{ $run = @({', '.join(repr(w) for w in DEFAULT_COMMAND)}) }} "
-                "else { $run = @($args) }",
+        return [(f"if ($args.Count -eq 0) {{ $run = @({', '.join(repr(w) for w in DEFAULT_COMMAND)}) }} "
+                 "else { $run = @($args) }"),
                 "& $run[0] @($run | Select-Object -Skip 1)",
                 "if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }"]
     return [f'if "%~1"=="" (call {" ".join(default)} || exit /b 1) else (call %* || exit /b 1)']

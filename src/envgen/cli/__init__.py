@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from typing import Protocol
 
 import typer
 
@@ -100,9 +101,15 @@ def _release() -> None:
     gc.collect()
 
 
-def _click_exceptions() -> tuple[type[Exception], ...]:
+class _ClickException(Protocol):
+    """What the error boundary uses of click's ClickException (click's own class or typer's vendored copy)."""
+
+    def show(self) -> None: ...
+
+
+def _click_exceptions() -> tuple[type[_ClickException], ...]:
     """click's ClickException, from click itself and from the copy newer typer releases vendor as typer._click."""
-    found = []
+    found: list[type[_ClickException]] = []
     for name in ("typer._click.exceptions", "click.exceptions"):
         try:
             found.append(importlib.import_module(name).ClickException)

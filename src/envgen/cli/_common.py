@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from envgen.errors import EnvgenError
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+    from rich.console import Console
+
+    from envgen.compile.selection import AutoDetect
+    from envgen.doctor.detect import Choice
+    from envgen.doctor.facts import Facts
+    from envgen.matrix import Matrix
 
 MATRIX_DIR_OPTION = typer.Option(None, "--matrix-dir", help="Use the matrix in DIR instead of the bundled one.",
                                  metavar="DIR", envvar="ENVGEN_MATRIX_DIR")
@@ -38,7 +47,7 @@ def use_colour(stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
@@ -62,12 +71,12 @@ def report_error(exc: EnvgenError) -> None:
         sys.stderr.write(f"hint: {exc.hint}\n")
 
 
-def auto_detect():
+def auto_detect() -> AutoDetect:
     """`--cuda auto` for this machine: probe it once (NVML, platform; not torch), then let `detect` choose
     per platform and installer. Handed to `envgen.compile.selection.build_requests`."""
-    facts = None
+    facts: Facts | None = None
 
-    def detect(matrix, torch, platform, installer):
+    def detect(matrix: Matrix, torch: Version | None, platform: str, installer: str) -> Choice:
         nonlocal facts
         from envgen.doctor.detect import choose
         from envgen.doctor.probe import probe
@@ -79,7 +88,7 @@ def auto_detect():
     return detect
 
 
-def load(matrix_dir: str | None):
+def load(matrix_dir: str | None) -> Matrix:
     from envgen.matrix import load_matrix
 
     return load_matrix(matrix_dir)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from envgen.cli._common import JSON_OPTION, MATRIX_DIR_OPTION, note, print_json
 from envgen.errors import BadInput
+
+if TYPE_CHECKING:
+    from envgen.build.plan import BuildPlan, BuildRequest
 
 
 def register(app: typer.Typer) -> None:
@@ -17,16 +22,25 @@ def build_env(
     ref: str | None = typer.Option(None, "--ref", help="A branch instead of a release: main."),
     cuda: str | None = typer.Option(None, "--cuda", help="CUDA version to build with, e.g. 11.7."),
     cpu: bool = typer.Option(False, "--cpu", help="A CPU-only build (the default without --cuda)."),
-    platform: str | None = typer.Option(None, "--platform", help="conda subdir: linux-64 or win-64 (default: this machine)."),
-    python: str | None = typer.Option(None, "--python", help="Python of the build env (default: the newest the tree supports)."),
-    output: str | None = typer.Option(None, "-o", "--output", metavar="DIR", help="Write environment.yml, the env script and CHECKLIST.md into DIR."),
-    shell: str | None = typer.Option(None, "--shell", help="bash, powershell or cmd (default: powershell on win-64, else bash)."),
-    arch: str | None = typer.Option(None, "--arch", help="TORCH_CUDA_ARCH_LIST: 8.6, sm_86, 'all' (the release's binary list) or 'auto' (default: this machine's GPUs, else all)."),
-    vs: str | None = typer.Option(None, "--vs", help="The Visual Studio you have (2019, 17.4.3): refused when it cannot build this."),
+    platform: str | None = typer.Option(None, "--platform",
+                                        help="conda subdir: linux-64 or win-64 (default: this machine)."),
+    python: str | None = typer.Option(None, "--python",
+                                      help="Python of the build env (default: the newest the tree supports)."),
+    output: str | None = typer.Option(None, "-o", "--output", metavar="DIR",
+                                      help="Write environment.yml, the env script and CHECKLIST.md into DIR."),
+    shell: str | None = typer.Option(None, "--shell",
+                                     help="bash, powershell or cmd (default: powershell on win-64, else bash)."),
+    arch: str | None = typer.Option(None, "--arch",
+                                    help="TORCH_CUDA_ARCH_LIST: 8.6, sm_86, 'all' (the release's binary list) "
+                                         "or 'auto' (default: this machine's GPUs, else all)."),
+    vs: str | None = typer.Option(None, "--vs",
+                                  help="The Visual Studio you have (2019, 17.4.3): refused when it cannot build this."),
     ccache: bool = typer.Option(False, "--ccache", help="Add a compiler cache (ccache, sccache on Windows)."),
     cuda_home: str | None = typer.Option(None, "--cuda-home", help="Where the CUDA toolkit is installed."),
-    build_type: str = typer.Option("release", "--build-type", help="release or debug (picks the Windows MAGMA archive)."),
-    check: bool = typer.Option(False, "--check", help="Check this machine against the checklist (exit 1 when something is wrong)."),
+    build_type: str = typer.Option("release", "--build-type",
+                                   help="release or debug (picks the Windows MAGMA archive)."),
+    check: bool = typer.Option(False, "--check",
+                               help="Check this machine against the checklist (exit 1 when something is wrong)."),
     matrix_dir: str | None = MATRIX_DIR_OPTION,
     json: bool = JSON_OPTION,
 ) -> None:
@@ -54,7 +68,9 @@ def build_env(
         note("note: -o DIR also writes the env script and CHECKLIST.md")
 
 
-def _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, cuda_home, build_type):
+def _request(torch: str | None, ref: str | None, cuda: str | None, cpu: bool, platform: str | None,
+             python: str | None, shell: str | None, arch: str | None, vs: str | None, ccache: bool,
+             cuda_home: str | None, build_type: str) -> BuildRequest:
     from envgen.build.plan import BuildRequest
     from envgen.models import Accel, PyVer, check_platform, host_platform, parse_version
     from envgen.shell import check_shell, default_shell
@@ -68,7 +84,7 @@ def _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, c
     plat = check_platform(platform or host_platform())
     gpus: tuple[str, ...] = ()
     if cuda and arch in (None, "auto") and plat == host_platform():
-        from envgen.doctor.probe import probe_gpus
+        from envgen.doctor.probe_gpu import probe_gpus
 
         gpus = tuple(sorted({g.compute_capability for g in probe_gpus().gpus or () if g.compute_capability}))
     return BuildRequest(torch=parse_version(torch, "torch version") if torch else None, ref=ref,
@@ -78,7 +94,7 @@ def _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, c
                         cuda_home=cuda_home, build_type=build_type)
 
 
-def _write(build_plan, output: str, quiet: bool) -> None:
+def _write(build_plan: BuildPlan, output: str, quiet: bool) -> None:
     from pathlib import Path
 
     from envgen.build.render import files
@@ -91,7 +107,7 @@ def _write(build_plan, output: str, quiet: bool) -> None:
             typer.echo(str(folder / name))
 
 
-def _check(build_plan, as_json: bool) -> None:
+def _check(build_plan: BuildPlan, as_json: bool) -> None:
     from envgen.build.check import report, run_checks
 
     findings, checked = run_checks(build_plan)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from envgen.cli import _common as common
+
+if TYPE_CHECKING:
+    from envgen.doctor.detect import Choice
+    from envgen.doctor.facts import Facts
+    from envgen.doctor.findings import Finding
+    from envgen.matrix import Matrix
 
 
 def register(app: typer.Typer) -> None:
@@ -43,7 +49,7 @@ def doctor(
     raise typer.Exit(1 if findings else 0)
 
 
-def _reports(paths: list[str]):
+def _reports(paths: list[str]) -> Facts:
     from envgen.doctor.facts import merge
     from envgen.doctor.reports import parse_report, read_report
 
@@ -51,7 +57,7 @@ def _reports(paths: list[str]):
     return merge(*parts)
 
 
-def _probe(python: str | None, matrix_dir: str):
+def _probe(python: str | None, matrix_dir: str) -> Facts:
     from envgen.doctor.probe import probe
 
     if python is not None:
@@ -66,7 +72,7 @@ def _probe(python: str | None, matrix_dir: str):
     return probe(python=python, matrix_dir=matrix_dir)
 
 
-def _print_findings(findings: list[Any], facts: Any) -> None:
+def _print_findings(findings: list[Finding], facts: Facts) -> None:
     if not findings:
         typer.echo("no problems found")
     for i, f in enumerate(findings, 1):
@@ -125,7 +131,7 @@ def detect(
     _print_detect(machine, plat, variants)
 
 
-def _variant(matrix: Any, facts: Any, choice: Any, platform: str) -> dict[str, Any]:
+def _variant(matrix: Matrix, facts: Facts, choice: Choice, platform: str | None) -> dict[str, Any]:
     from envgen.doctor.fixes import install
 
     target = type(facts)(platform=platform, os=None)
@@ -134,7 +140,7 @@ def _variant(matrix: Any, facts: Any, choice: Any, platform: str) -> dict[str, A
             "variant": choice.accel.tag, "reasons": list(choice.reasons), "command": command[0] if command else None}
 
 
-def _print_detect(machine: dict[str, Any], platform: str, variants: list[dict[str, Any]]) -> None:
+def _print_detect(machine: dict[str, Any], platform: str | None, variants: list[dict[str, Any]]) -> None:
     gpus = ", ".join(g["name"] + (f" (compute capability {g['compute_capability']})"
                                   if g.get("compute_capability") else "") for g in machine.get("gpus") or [])
     driver = machine.get("driver_version")

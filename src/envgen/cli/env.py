@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from envgen.cli import _common as common
+
+if TYPE_CHECKING:
+    from envgen.compile.stack import Request, Stack
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +42,8 @@ def env(
 
     matrix = common.load(matrix_dir)
     requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, xpu=xpu, python=python,
-                              platforms=platform, installer=installer, channel=channel, with_=with_, detect=common.auto_detect())
+                              platforms=platform, installer=installer, channel=channel, with_=with_,
+                              detect=common.auto_detect())
     stacks = [s for r in requests for s in resolve(matrix, r)]
     regen = _regenerate(requests, stacks, installer, channel, with_, name, out, python)
     manifests = render_environment_yml(stacks, regen, name) + render_requirements(stacks, regen)
@@ -54,7 +59,8 @@ def env(
             common.note(f"wrote {out / m.filename}")
 
 
-def _regenerate(requests, stacks, installer, channel, with_, name, out, python) -> str:
+def _regenerate(requests: list[Request], stacks: list[Stack], installer: str | None, channel: str | None,
+                with_: str | None, name: str | None, out: Path, python: str | None) -> str:
     """The command that rebuilds these files, with every default made explicit."""
     first = stacks[0]
     words = ["envgen", "env", "--torch", str(first.torch)]

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from envgen.cli import _common as common
+
+if TYPE_CHECKING:
+    from envgen.compile.envfile import EnvFile
+    from envgen.compile.stack import Stack
+    from envgen.lock.engine import Locked
+    from envgen.lock.fetch import Fetcher
+    from envgen.lock.spec import LockSpec
+    from envgen.matrix import Matrix
 
 MIRROR_OPTION = typer.Option(None, "--mirror", metavar="FROM=TO",
                              help="Download FROM (a channel or index URL prefix) from TO; repeatable. "
@@ -64,10 +73,12 @@ def lock(
     if check:
         return _check(spec, out, json_out)
     previous = lockfile.read_previous(out) if update else None
-    if update and previous is None:
-        raise BadInput(f"--update needs an existing lock in {out}", hint="run `envgen lock` without --update first")
     if update:
-        known = {x.name.lower() for pkgs in (*previous.conda.values(), *previous.pip.values()) for x in pkgs}
+        if previous is None:
+            raise BadInput(f"--update needs an existing lock in {out}",
+                           hint="run `envgen lock` without --update first")
+        known = ({c.name.lower() for pkgs in previous.conda.values() for c in pkgs}
+                 | {w.name.lower() for wheels in previous.pip.values() for w in wheels})
         unknown = [u for u in update if u.lower() not in known]
         if unknown:
             raise BadInput(f"--update {', '.join(unknown)}: not in the lock in {out}",
@@ -81,7 +92,9 @@ def lock(
     _present(locked, written, json_out)
 
 
-def _stacks(matrix, env, torch, cuda, rocm, cpu, python, plats, installer, channel, with_):
+def _stacks(matrix: Matrix, env: EnvFile | None, torch: str | None, cuda: str | None, rocm: str | None, cpu: bool,
+            python: str | None, plats: list[str], installer: str | None, channel: str | None,
+            with_: str | None) -> list[Stack]:
     from envgen.compile.resolve import resolve
     from envgen.compile.selection import build_requests
 
@@ -89,11 +102,12 @@ def _stacks(matrix, env, torch, cuda, rocm, cpu, python, plats, installer, chann
         return []
     inst = installer or ("conda" if env is not None else None)
     requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, python=python,
-                              platforms=plats or None, installer=inst, channel=channel, with_=with_, detect=common.auto_detect())
+                              platforms=plats or None, installer=inst, channel=channel, with_=with_,
+                              detect=common.auto_detect())
     return [s for r in requests for s in resolve(matrix, r)]
 
 
-def _with_extras(spec, extras: list[str]):
+def _with_extras(spec: LockSpec, extras: list[str]) -> LockSpec:
     import dataclasses
 
     if not extras:
@@ -108,7 +122,7 @@ def _with_extras(spec, extras: list[str]):
     return dataclasses.replace(spec, platforms=tuple(plats))
 
 
-def _regenerate(args: dict) -> str:
+def _regenerate(args: dict[str, Any]) -> str:
     words = ["envgen", "lock"]
     for flag, key in (("--torch", "torch"), ("--cuda", "cuda"), ("--rocm", "rocm"), ("--installer", "installer"),
                       ("--channel", "channel"), ("--python", "python"), ("--with", "with_"), ("--from", "from_")):
@@ -127,14 +141,14 @@ def _regenerate(args: dict) -> str:
     return shlex.join(words)
 
 
-def _fetcher(mirror, offline):
+def _fetcher(mirror: list[str] | None, offline: bool) -> Fetcher:
     from envgen.lock.fetch import Fetcher
     from envgen.lock.mirrors import load_mirrors
 
     return Fetcher(load_mirrors(tuple(mirror or ())), offline, report=common.note)
 
 
-def _check(spec, out: Path, json_out: bool) -> None:
+def _check(spec: LockSpec, out: Path, json_out: bool) -> None:
     from envgen.lock import engine as lockfile
 
     problems = lockfile.check(spec, out)
@@ -150,7 +164,7 @@ def _check(spec, out: Path, json_out: bool) -> None:
         raise typer.Exit(1)
 
 
-def _present(locked, written: list[Path], json_out: bool) -> None:
+def _present(locked: Locked, written: list[Path], json_out: bool) -> None:
     if json_out:
         common.print_json({
             "files": [str(p) for p in written],
@@ -164,8 +178,8 @@ def _present(locked, written: list[Path], json_out: bool) -> None:
         what = f"{torch.name} {torch.version} {torch.build}" if torch else "no pytorch"
         typer.echo(f"{plat} conda: {len(pkgs)} packages ({what})")
     for plat, wheels in locked.pip.items():
-        torch = next((w for w in wheels if w.name == "torch"), None)
-        typer.echo(f"{plat} pip: {len(wheels)} packages ({'torch ' + torch.version if torch else 'no torch'})")
+        wheel = next((w for w in wheels if w.name == "torch"), None)
+        typer.echo(f"{plat} pip: {len(wheels)} packages ({'torch ' + wheel.version if wheel else 'no torch'})")
     for path in written:
         common.note(f"wrote {path}")
 

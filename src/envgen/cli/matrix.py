@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import typer
 
 from envgen.cli import _common as common
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def register(app: typer.Typer) -> None:
@@ -29,14 +34,15 @@ def matrix_cmd(
 
     m = common.load(matrix_dir)
     accel = parse_accel(cuda, rocm, cpu)
-    if accel == "auto":
+    if isinstance(accel, str):  # parse_accel's only string is "auto"
         from envgen.errors import BadInput
 
         raise BadInput("envgen matrix takes a CUDA version, not auto", hint="use envgen detect for this machine")
     f = Filters(torch=parse_version(torch, "torch version") if torch else None, accel=accel,
                 python=PyVer.parse(python) if python else None,
                 platform=check_platform(platform) if platform else None, installer=parse_installer(installer))
-    if f.torch is not None and m.release(f.torch) is None:
+    release = m.release(f.torch) if f.torch is not None else None
+    if f.torch is not None and release is None:
         from envgen.compile.refusal import refuse
         from envgen.compile.stack import Request
 
@@ -44,8 +50,8 @@ def matrix_cmd(
     builds = matching_builds(m, f)
     if not builds:
         raise Refusal("no build matches these filters", hint="drop a filter, or run envgen matrix --torch V")
-    if f.torch is not None:
-        data = release_detail(m, m.release(f.torch), builds)
+    if release is not None:
+        data = release_detail(m, release, builds)
         return common.print_json(data) if json_out else _show_release(data)
     if f.accel is not None and f.accel.kind != "cpu":
         rows = build_rows(m, builds)
@@ -54,7 +60,7 @@ def matrix_cmd(
     return common.print_json(rows) if json_out else _show_summary(rows)
 
 
-def _table(title: str, *columns: str):
+def _table(title: str, *columns: str) -> Table:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_lines=False)
@@ -63,7 +69,7 @@ def _table(title: str, *columns: str):
     return table
 
 
-def _show_release(d: dict) -> None:
+def _show_release(d: dict[str, Any]) -> None:
     out = common.console()
     comp = ", ".join(f"{k} {v}" for k, v in d["companions"].items()) or "none"
     out.print(f"torch {d['torch']} ({d['date']}); companions: {comp}")
@@ -83,14 +89,14 @@ def _show_release(d: dict) -> None:
         out.print(f"note: {n}")
 
 
-def _show_rows(rows: list[dict], title: str) -> None:
+def _show_rows(rows: list[dict[str, Any]], title: str) -> None:
     t = _table(title, "torch", "installer", "route", "platforms", "python")
     for r in rows:
         t.add_row(r["torch"], r["installer"], r["route"], " ".join(r["platforms"]), _pys(r["python"]))
     common.console().print(t)
 
 
-def _show_summary(rows: list[dict]) -> None:
+def _show_summary(rows: list[dict[str, Any]]) -> None:
     t = _table("Releases", "torch", "date", "companions", "variants", "platforms")
     for r in rows:
         t.add_row(r["torch"], r["date"], " ".join(f"{k[5:]} {v}" for k, v in r["companions"].items()),

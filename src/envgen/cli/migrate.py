@@ -5,10 +5,16 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from envgen.cli import _common as common
+
+if TYPE_CHECKING:
+    from envgen.matrix.migrate import MigrateData
+    from envgen.migrate.packages import Snapshot
+    from envgen.migrate.plan import EnvRef, Plan, Target
 
 
 def register(app: typer.Typer) -> None:
@@ -67,7 +73,7 @@ def migrate(
         raise typer.Exit(1)
 
 
-def _snapshot(froms: list[Path], current: bool, fmt: str | None, data):
+def _snapshot(froms: list[Path], current: bool, fmt: str | None, data: MigrateData) -> Snapshot:
     from envgen.errors import BadInput
     from envgen.migrate import snapshot
 
@@ -83,13 +89,15 @@ def _snapshot(froms: list[Path], current: bool, fmt: str | None, data):
     return snapshot.read(froms, data, fmt)
 
 
-def _platform(given: str | None, snap) -> str:
+def _platform(given: str | None, snap: Snapshot) -> str:
     from envgen.models import check_platform, host_platform
 
     return check_platform(given) if given else (snap.platform or host_platform())
 
 
-def _target(to, data, plat, snap, matrix_dir, **flags):
+def _target(to: Path | None, data: MigrateData, plat: str, snap: Snapshot, matrix_dir: str | None, *,
+            torch: str | None, cuda: str | None, rocm: str | None, cpu: bool, python: str | None,
+            installer: str | None, channel: str | None) -> Target:
     from envgen.compile.resolve import resolve_one
     from envgen.compile.selection import build_requests
     from envgen.compile.stack import ROLES
@@ -99,13 +107,12 @@ def _target(to, data, plat, snap, matrix_dir, **flags):
         return targets.from_file(to, data, plat)
     matrix = common.load(matrix_dir)
     roles = [r for r in ROLES[1:] if any(data.role_of(p.name, p.installer) == r for p in snap.packages)]
-    installer = flags["installer"]
-    if installer is None and flags["channel"] is None:
+    if installer is None and channel is None:
         torch_pkg = next((p for p in snap.packages if data.role_of(p.name, p.installer) == "torch"), None)
         installer = torch_pkg.installer if torch_pkg else ("conda" if snap.of("conda") else "pip")
-    python = flags["python"] or targets.snapshot_python(snap)
-    (request,) = build_requests(matrix, torch=flags["torch"], cuda=flags["cuda"], rocm=flags["rocm"], cpu=flags["cpu"],
-                                python=python, platforms=[plat], installer=installer, channel=flags["channel"],
+    python = python or targets.snapshot_python(snap)
+    (request,) = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu,
+                                python=python, platforms=[plat], installer=installer, channel=channel,
                                 with_=",".join(roles), detect=common.auto_detect())
     return targets.from_stack(resolve_one(matrix, request))
 
@@ -113,7 +120,7 @@ def _target(to, data, plat, snap, matrix_dir, **flags):
 _ENV_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
-def _env(name: str | None, prefix: str | None, snap):
+def _env(name: str | None, prefix: str | None, snap: Snapshot) -> EnvRef:
     from envgen.errors import BadInput
     from envgen.migrate.plan import EnvRef
 
@@ -126,8 +133,9 @@ def _env(name: str | None, prefix: str | None, snap):
     return EnvRef(snap.name, None) if snap.name else EnvRef(None, snap.prefix)
 
 
-def _regenerate(froms, current, fmt, to, torch, cuda, rocm, cpu, python, plat, installer, channel, sh, name, prefix,
-                out) -> str:
+def _regenerate(froms: list[Path], current: bool, fmt: str | None, to: Path | None, torch: str | None,
+                cuda: str | None, rocm: str | None, cpu: bool, python: str | None, plat: str, installer: str | None,
+                channel: str | None, sh: str, name: str | None, prefix: str | None, out: str | None) -> str:
     words = ["envgen", "migrate"]
     words += ["--current"] if current else [w for f in froms for w in ("--from", str(f))]
     pairs = [("--format", fmt), ("--to", to), ("--torch", torch), ("--cuda", cuda), ("--rocm", rocm),
@@ -139,7 +147,7 @@ def _regenerate(froms, current, fmt, to, torch, cuda, rocm, cpu, python, plat, i
     return shlex.join(words)
 
 
-def _present(result, text: str, sh: str, out: str | None, json_out: bool, snap) -> None:
+def _present(result: Plan, text: str, sh: str, out: str | None, json_out: bool, snap: Snapshot) -> None:
     import sys
 
     from envgen.fileio import write_atomic
@@ -164,7 +172,7 @@ def _present(result, text: str, sh: str, out: str | None, json_out: bool, snap) 
     _table(result, written=bool(out))
 
 
-def _table(result, written: bool) -> None:
+def _table(result: Plan, written: bool) -> None:
     from rich.table import Table
 
     con = common.console()

@@ -41,7 +41,7 @@ def applicable_refusals(matrix: Matrix, request: Request) -> list[Constraint]:
             continue
         if w.accel_kinds and (request.accel is None or request.accel.kind not in w.accel_kinds):
             continue
-        if w.cuda and (request.accel is None or request.accel.kind != "cuda" or request.accel.version not in w.cuda):
+        if w.cuda and (request.accel is None or request.accel.cuda is None or request.accel.cuda not in w.cuda):
             continue
         if w.python and (request.python is None or request.python.version not in w.python):
             continue

@@ -50,11 +50,11 @@ def release_detail(matrix: Matrix, rel: Release, builds: list[Build]) -> dict[st
         facts = rel.accel.get(tag)
         a = Accel.parse(tag)
         entry: dict[str, Any] = {"variant": tag}
-        if a.kind == "cuda":
-            tk = matrix.toolkit(a.version)
+        if a.cuda is not None:
+            tk = matrix.toolkit(a.cuda)
             entry["driver_min"] = {"linux": str(tk.driver_linux) if tk else None,
                                    "windows": str(tk.driver_windows) if tk and tk.driver_windows else None}
-            compat = matrix.minor_compat.get(a.version.major)
+            compat = matrix.minor_compat.get(a.cuda.major)
             if compat:
                 entry["driver_min_compat"] = {"linux": str(compat.driver_linux),
                                               "windows": str(compat.driver_windows) if compat.driver_windows else None}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from packaging.version import Version
 
 from envgen.compile.candidates import applicable_refusals, candidate_builds
+from envgen.compile.stack import Request
 from envgen.errors import Refusal
 from envgen.matrix import Matrix
 from envgen.matrix.records import Build
@@ -15,7 +17,7 @@ from envgen.models import Accel
 MAX_ALTERNATIVES = 5
 
 
-def refuse(matrix: Matrix, request) -> Refusal:
+def refuse(matrix: Matrix, request: Request) -> Refusal:
     context = {"request": request.describe()}
     rules = applicable_refusals(matrix, request)
     reason = "; ".join(dict.fromkeys(r.why for r in rules))
@@ -32,7 +34,7 @@ def refuse(matrix: Matrix, request) -> Refusal:
             pys = sorted({str(p) for b in loose for p in b.python.get(request.platform, ())},
                          key=lambda s: Version(s.rstrip("t")))
             message += f": Python {request.python} has no binaries (this build has Python {', '.join(pys)})"
-    if request.accel is not None and request.accel.kind == "cuda" and matrix.toolkit(request.accel.version) is None:
+    if request.accel is not None and request.accel.cuda and matrix.toolkit(request.accel.cuda) is None:
         message += f" (no PyTorch build of any release uses CUDA {request.accel.dotted})"
     known = _notes_about(matrix, request)
     if known:
@@ -40,7 +42,7 @@ def refuse(matrix: Matrix, request) -> Refusal:
     return Refusal(message, alternatives=tuple(alternatives(matrix, request)), context=context)
 
 
-def _notes_about(matrix: Matrix, request) -> str | None:
+def _notes_about(matrix: Matrix, request: Request) -> str | None:
     """A note of the release that names the requested variant (e.g. a page that lists a build that never existed)."""
     import re
 
@@ -55,7 +57,7 @@ def _notes_about(matrix: Matrix, request) -> str | None:
     return None
 
 
-def _what(request) -> str:
+def _what(request: Request) -> str:
     parts = [f"torch {request.torch}" if request.torch else "any torch"]
     if request.accel:
         parts.append(f"for {request.accel.describe()}")
@@ -78,11 +80,12 @@ def _distance(a: Version, b: Version) -> float:
     return abs((ra[0] - rb[0]) * 10000 + (ra[1] - rb[1]) * 100 + (ra[2] - rb[2]))
 
 
-def alternatives(matrix: Matrix, request) -> list[str]:
+def alternatives(matrix: Matrix, request: Request) -> list[str]:
     """Relax one dimension at a time; rank by how little changes."""
     out: list[str] = []
-    relaxations = [("accel", {"accel": None}), ("python", {"python": None}), ("installer", {"installer": None,
-                   "family": None}), ("torch", {"torch": None}), ("platform", None)]
+    relaxations: list[tuple[str, dict[str, Any]]] = [
+        ("accel", {"accel": None}), ("python", {"python": None}), ("installer", {"installer": None, "family": None}),
+        ("torch", {"torch": None}), ("platform", {})]
     for dim, change in relaxations:
         if dim == "platform":
             out += _other_platforms(matrix, request)
@@ -94,7 +97,7 @@ def alternatives(matrix: Matrix, request) -> list[str]:
     return list(dict.fromkeys(out))[:MAX_ALTERNATIVES]
 
 
-def _describe(matrix: Matrix, request, dim: str, builds: list[Build]) -> list[str]:
+def _describe(matrix: Matrix, request: Request, dim: str, builds: list[Build]) -> list[str]:
     groups: dict[str, set[str]] = {}
     keyed: dict[str, object] = {}
     for b in builds:
@@ -110,6 +113,7 @@ def _describe(matrix: Matrix, request, dim: str, builds: list[Build]) -> list[st
                 continue
             key, sort = f"torch {b.torch} {b.accel.describe()}", 0
         else:
+            assert request.torch is not None  # `alternatives` relaxes torch only when the request names one
             key, sort = f"torch {b.torch}", _distance(b.torch, request.torch)
         groups.setdefault(key, set()).add(via)
         keyed[key] = sort
@@ -128,7 +132,7 @@ def _accel_distance(want: Accel | None, have: Accel) -> float:
     return abs((w[0] - h[0]) * 10 + (w[1] - h[1])) + (0.5 if h > w else 0)
 
 
-def _other_platforms(matrix: Matrix, request) -> list[str]:
+def _other_platforms(matrix: Matrix, request: Request) -> list[str]:
     out = []
     same_os = request.platform.split("-")[0]
     plats = sorted({p for b in matrix.builds() for p in b.platforms}, key=lambda p: (p.split("-")[0] != same_os, p))

@@ -78,7 +78,7 @@ def _stack(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> 
     cudnn = None
     if facts is not None:
         cudnn = facts.cudnn.get(os_name) or facts.cudnn.get("default")
-    floor = matrix.driver_floor(build.accel.version, os_name) if build.accel.kind == "cuda" else None
+    floor = matrix.driver_floor(build.accel.cuda, os_name) if build.accel.cuda else None
     notes += list(build.notes) + _constraint_notes(constraints, route.installer)
     return Stack(
         request=request, release=release, build=build, route=route, installer=route.installer,

@@ -98,7 +98,7 @@ def build_requests(matrix: Matrix, *, torch: str | None, cuda: str | None, rocm:
     torch_v = parse_version(torch, "torch version") if torch else None
     py = PyVer.parse(python) if python else None
     companions = parse_companions(with_)
-    if accel == "auto":
+    if isinstance(accel, str):  # "auto"
         if detect is None:
             raise BadInput("--cuda auto needs a probe of this machine", hint="give a CUDA version instead")
         return _auto_requests(matrix, detect, plats, torch_v, py, inst, family, companions)

@@ -5,6 +5,7 @@ carries its GPU's architecture; CPU without an NVIDIA GPU. Overrides: ENVGEN_CUD
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from packaging.version import InvalidVersion, Version
 
@@ -50,10 +51,10 @@ def choose(matrix: Matrix, facts: Facts, *, torch: Version | None = None, platfo
     ccs = gpu_ccs(matrix, facts)
     for index, rel in enumerate(releases):
         builds = _cuda_builds(matrix, rel, platform, installer)
-        usable = [b for b in builds if b.accel.version <= ceiling]
+        usable = [b for b in builds if _cuda(b) <= ceiling]
         fitting = [b for b in usable if not missing_archs(matrix, rel, b.accel, ccs)]
         if fitting:
-            best = max(fitting, key=lambda b: (known_archs(rel, b.accel) is not None or not ccs, b.accel.version))
+            best = max(fitting, key=lambda b: (known_archs(rel, b.accel) is not None or not ccs, _cuda(b)))
             offered = ", ".join(sorted({b.accel.dotted for b in builds}, key=Version, reverse=True))
             if index:
                 reasons.append(f"chose torch {rel.torch}, the newest release with a CUDA build that fits")
@@ -79,8 +80,8 @@ def choose(matrix: Matrix, facts: Facts, *, torch: Version | None = None, platfo
     return Choice(installer, releases[0].torch, CPU, tuple(reasons))
 
 
-def _minor_compat_alternative(matrix: Matrix, newer: list, platform: str, installer: str | None, ccs,
-                              ceiling: Version, os_name: str) -> str | None:
+def _minor_compat_alternative(matrix: Matrix, newer: list[Release], platform: str, installer: str | None,
+                              ccs: list[tuple[str, Version]], ceiling: Version, os_name: str) -> str | None:
     """A newer torch whose build has the driver's CUDA major: it runs through minor-version compatibility."""
     compat = matrix.minor_compat.get(ceiling.major)
     floor = (compat.driver_windows if os_name == "windows" else compat.driver_linux) if compat else None
@@ -88,9 +89,9 @@ def _minor_compat_alternative(matrix: Matrix, newer: list, platform: str, instal
         return None
     for rel in newer:
         same_major = [b for b in _cuda_builds(matrix, rel, platform, installer)
-                      if b.accel.version.major == ceiling.major and not missing_archs(matrix, rel, b.accel, ccs)]
+                      if _cuda(b).major == ceiling.major and not missing_archs(matrix, rel, b.accel, ccs)]
         if same_major:
-            best = max(same_major, key=lambda b: b.accel.version)
+            best = max(same_major, key=_cuda)
             return (f"torch {rel.torch} {best.accel.tag} would also run on this driver through CUDA minor-version "
                     f"compatibility (any CUDA {ceiling.major}.x on a driver >= {floor}; "
                     f"no PTX JIT): pass --torch {rel.torch} --cuda {best.accel.dotted} to choose it")
@@ -201,12 +202,17 @@ def _cuda_builds(matrix: Matrix, rel: Release, platform: str, installer: str | N
             if b.accel.kind == "cuda" and b.accel.version is not None]
 
 
+def _cuda(build: Build) -> Version:
+    """The CUDA version of a build that `_cuda_builds` kept (each has one)."""
+    return cast(Version, build.accel.version)
+
+
 def _why_not(matrix: Matrix, rel: Release, builds: list[Build], usable: list[Build], ccs: list[tuple[str, Version]],
              ceiling: Version, platform: str) -> str:
     if not builds:
         return f"torch {rel.torch} has no CUDA build for {platform}"
     if not usable:
-        low = min(b.accel.version for b in builds)
+        low = min(_cuda(b) for b in builds)
         floor = matrix.driver_floor(low, os_of(platform))
         return (f"torch {rel.torch}'s oldest CUDA build is {low}, newer than the driver runs ({ceiling})"
                 + (f"; a driver >= {floor} would run it" if floor else ""))
@@ -218,6 +224,6 @@ def _newest_fitting(matrix: Matrix, releases: list[Release], platform: str, inst
                     ccs: list[tuple[str, Version]], ceiling: Version) -> Version | None:
     for rel in releases:
         for b in _cuda_builds(matrix, rel, platform, installer):
-            if b.accel.version <= ceiling and not missing_archs(matrix, rel, b.accel, ccs):
+            if _cuda(b) <= ceiling and not missing_archs(matrix, rel, b.accel, ccs):
                 return rel.torch
     return None

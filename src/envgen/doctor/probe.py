@@ -14,6 +14,7 @@ import platform as _platform
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ def _doctor_settings(matrix_dir: str | None) -> tuple[tuple[str, ...], list[tupl
 
         data = load_doctor_data(find_matrix_dir(matrix_dir))
         return data.env_vars, [(d.name, d.where) for d in data.dlls], data.libraries
-    except Exception:  # the probe never fails; without the data file it records the essentials
+    except Exception:  # noqa: BLE001 - the probe never fails; without the data file it records the essentials
         return DEFAULT_ENV_VARS, [], {}
 
 
@@ -158,7 +159,7 @@ def _minor(text: str | None) -> str | None:
     return ".".join(parts[:2]) if len(parts) >= 2 else None
 
 
-def _run_json(argv: list[str], cwd: str, environ: dict[str, str], timeout: float) -> tuple[dict | None, str]:
+def _run_json(argv: list[str], cwd: str, environ: dict[str, str], timeout: float) -> tuple[dict[str, Any] | None, str]:
     try:
         done = subprocess.run(argv, cwd=cwd, env=environ, capture_output=True, text=True, timeout=timeout,
                               check=False, errors="replace")
@@ -206,7 +207,7 @@ def read_packages(prefix: str, paths: list[str]) -> tuple[dict[str, Package], tu
     return packages, tuple(corrupt)
 
 
-def _conda_meta(prefix: Path):
+def _conda_meta(prefix: Path) -> Iterator[tuple[str, Package | None, str | None]]:
     folder = prefix / "conda-meta"
     if not folder.is_dir():
         return
@@ -235,14 +236,14 @@ def _channel_name(url: str) -> str | None:
     return parts[-1] if parts else None
 
 
-def _pip_metadata(paths: list[str]):
+def _pip_metadata(paths: list[str]) -> Iterator[tuple[Package, str | None]]:
     from importlib import metadata
 
     seen: set[str] = set()
     for dist in metadata.distributions(path=[p for p in paths if os.path.isdir(p)]):
         try:
             name = normalize(dist.metadata["Name"] or "")
-        except Exception:
+        except Exception:  # noqa: BLE001, S112 - a broken dist-info can raise anything; skip that distribution
             continue
         if not name or name in seen:
             continue

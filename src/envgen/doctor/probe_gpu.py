@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -35,17 +36,15 @@ def probe_nvml() -> Facts:
         return _nvml_unknown("no NVIDIA driver (NVML: the NVML shared library was not found)")
     except pynvml.NVMLError as exc:
         return _nvml_unknown(f"NVIDIA driver not usable (NVML: {exc})")
-    except Exception as exc:  # NVML loaded but misbehaved
+    except Exception as exc:  # noqa: BLE001 - NVML loaded but misbehaved; it raises anything, the probe reports it
         return _nvml_unknown(f"NVML failed: {type(exc).__name__}: {exc}")
     try:
         return _nvml_read(pynvml)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - NVML raises anything; the probe reports it
         return _nvml_unknown(f"NVML failed while reading: {exc}")
     finally:
-        try:
+        with contextlib.suppress(Exception):  # a failed shutdown changes nothing the probe found
             pynvml.nvmlShutdown()
-        except Exception:
-            pass
 
 
 def _nvml_unknown(reason: str) -> Facts:
@@ -57,22 +56,18 @@ def _nvml_read(pynvml: Any) -> Facts:
     try:
         code = int(pynvml.nvmlSystemGetCudaDriverVersion())
         cuda: str | None = f"{code // 1000}.{code % 1000 // 10}"
-    except Exception:
+    except Exception:  # noqa: BLE001 - NVML raises anything; the supported CUDA is then unknown
         cuda = None
     gpus = []
     for index in range(int(pynvml.nvmlDeviceGetCount())):
         handle = pynvml.nvmlDeviceGetHandleByIndex(index)
         name = _text(pynvml.nvmlDeviceGetName(handle))
         cc = mem = None
-        try:
+        with contextlib.suppress(Exception):  # NVML raises anything; the capability is then unknown
             major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(handle)
             cc = f"{major}.{minor}"
-        except Exception:
-            pass
-        try:
+        with contextlib.suppress(Exception):  # NVML raises anything; the memory is then unknown
             mem = int(pynvml.nvmlDeviceGetMemoryInfo(handle).total) // 2**20
-        except Exception:
-            pass
         gpus.append(Gpu(name, cc, mem))
     return Facts(driver_version=driver, driver_cuda=cuda, gpus=tuple(gpus))
 
@@ -92,7 +87,7 @@ def probe_nvidia_smi(environ: dict[str, str] | None = None, exe: str = "nvidia-s
     table = _run([path])
     try:
         facts = merge(*(parse_nvidia_smi(t) for t in (csv, table) if t))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any parse failure of odd nvidia-smi output becomes an unknown fact
         return _nvml_unknown(f"{exe} output not understood: {exc}")
     if facts.gpus is None:
         return _nvml_unknown(f"{exe} failed")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from envgen.doctor.facts import CPU, Facts, Gpu, Package, load_facts_text, normalize
 from envgen.errors import BadInput
@@ -55,7 +56,10 @@ _NOT_KNOWN = ("could not collect", "n/a", "no cuda", "")
 
 def parse_collect_env(text: str, where: str = "collect_env") -> Facts:
     fields, gpu_lines, pkg_lines = _collect_fields(text)
-    get = lambda key: _known(fields.get(key))  # noqa: E731
+
+    def get(key: str) -> str | None:
+        return _known(fields.get(key))
+
     os_line = get("OS")
     os_name = _os_from(os_line or "", get("Python platform") or "")
     bits = _bits_from(fields.get("Python version", ""))
@@ -63,13 +67,14 @@ def parse_collect_env(text: str, where: str = "collect_env") -> Facts:
     torch = get("PyTorch version")
     torch_cuda = _cuda_of(get("CUDA used to build PyTorch"))
     conda_torch = _first(packages, TORCH_NAMES, installer="conda")
-    values = dict(
-        os=os_name, platform=_platform_from(os_name, os_line or "", get("Python platform") or "", bits, packages),
-        python=_python_from(fields.get("Python version", "")), python_bits=bits,
-        torch=torch, torch_cuda=torch_cuda, driver_version=get("Nvidia driver version"),
-        cudnn=_cudnn_from(fields.get("cuDNN version", "")), packages=packages or None,
-        cuda_available=_yes_no(get("Is CUDA available")),
-    )
+    values: dict[str, Any] = {
+        "os": os_name,
+        "platform": _platform_from(os_name, os_line or "", get("Python platform") or "", bits, packages),
+        "python": _python_from(fields.get("Python version", "")), "python_bits": bits,
+        "torch": torch, "torch_cuda": torch_cuda, "driver_version": get("Nvidia driver version"),
+        "cudnn": _cudnn_from(fields.get("cuDNN version", "")), "packages": packages or None,
+        "cuda_available": _yes_no(get("Is CUDA available")),
+    }
     if torch and "+" in torch:
         values["torch_build"] = torch.split("+", 1)[1]
     if conda_torch is not None:
@@ -241,7 +246,7 @@ def parse_conda_list(text: str, where: str = "conda list") -> Facts:
 
 
 def _facts_from_packages(packages: dict[str, Package], *, prefix: str | None = None) -> Facts:
-    values: dict[str, object] = {"packages": packages}
+    values: dict[str, Any] = {"packages": packages}
     if prefix:
         values["python_prefix"] = prefix
         values["os"] = _os_of_prefix(prefix)
@@ -330,7 +335,7 @@ def parse_nvidia_smi(text: str, where: str = "nvidia-smi") -> Facts:
         return Facts(unknown={"driver_version": "nvidia-smi could not talk to the NVIDIA driver",
                               "gpus": "nvidia-smi could not talk to the NVIDIA driver"},
                      error=text.strip().splitlines()[0])
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     if m := re.search(r"Driver Version:\s*([\d.]+)", text):
         values["driver_version"] = m.group(1)
     if m := re.search(r"CUDA Version:\s*([\d.]+)", text):
@@ -339,14 +344,14 @@ def parse_nvidia_smi(text: str, where: str = "nvidia-smi") -> Facts:
     for m in re.finditer(r"^\|\s+(\d+)\s+(.+?)\s{2,}(On|Off|WDDM|TCC)\s+\|", text, re.M):
         gpus.append((m.group(2).strip(), m.group(3)))
     mems = re.findall(r"\|\s*\d+MiB\s*/\s*(\d+)MiB\s*\|", text)
-    values["gpus"] = tuple(Gpu(name if not name.endswith("...") else name, None,
-                               int(mems[i]) if i < len(mems) else None) for i, (name, _) in enumerate(gpus))
+    values["gpus"] = tuple(Gpu(name, None, int(mems[i]) if i < len(mems) else None)
+                           for i, (name, _) in enumerate(gpus))
     if any(mode in ("WDDM", "TCC") for _, mode in gpus):
         values["os"] = "windows"
     if "driver_version" not in values:
         raise BadInput(f"{where}: no 'Driver Version' found in this nvidia-smi output",
                        hint="paste the whole output of `nvidia-smi`")
-    return Facts(**values)  # type: ignore[arg-type]
+    return Facts(**values)
 
 
 def _parse_smi_csv(text: str) -> Facts:

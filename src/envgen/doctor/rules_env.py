@@ -88,8 +88,8 @@ def mkl_2024_1_ijit(ctx: Context) -> list[Finding]:
     f = ctx.facts
     pin = constraint_spec(ctx.matrix, "mkl", "conda", ctx.torch, f)
     mkl = f.package("mkl")
-    bad = (pin is not None and mkl is not None and f.install_method == "conda" and _version(mkl.version)
-           is not None and _version(mkl.version) not in pin[1])
+    mkl_version = _version(mkl.version) if mkl is not None else None
+    bad = (pin is not None and mkl_version is not None and f.install_method == "conda" and mkl_version not in pin[1])
     if not bad and not ctx.matched("mkl_2024_1_ijit"):
         return []
     pin = pin or constraint_spec(ctx.matrix, "mkl", "conda", None, None)
@@ -107,8 +107,8 @@ def numpy2_abi(ctx: Context) -> list[Finding]:
     numpy = f.package("numpy")
     installer = (numpy.installer if numpy and numpy.installer else None) or fixes.fix_installer(f)
     pin = constraint_spec(ctx.matrix, "numpy", installer, ctx.torch, f) if ctx.torch else None
-    bad = (pin is not None and numpy is not None and _version(numpy.version) is not None
-           and _version(numpy.version) not in pin[1])
+    numpy_version = _version(numpy.version) if numpy is not None else None
+    bad = pin is not None and numpy_version is not None and numpy_version not in pin[1]
     if not bad and not ctx.matched("numpy2_abi"):
         return []
     pin = pin or constraint_spec(ctx.matrix, "numpy", installer, None, None)
@@ -187,8 +187,8 @@ def cuda_feature_conflict(ctx: Context) -> list[Finding]:
     stray = [n for n in present if keep is None or features[n] != keep]
     cmd = (display(["conda", "remove", *stray]),) + fixes.install(ctx.matrix, f, torch=ctx.torch, accel=keep,
                                                                   installer="conda")
-    return [ctx.finding("cuda_feature_conflict", msg, {"packages": {n: f.package(n).version for n in present},
-                                                       "torch_cuda": f.torch_cuda}, cmd)]
+    versions = {n: pkg.version for n in present if (pkg := f.package(n)) is not None}
+    return [ctx.finding("cuda_feature_conflict", msg, {"packages": versions, "torch_cuda": f.torch_cuda}, cmd)]
 
 
 def mkl_channel_mismatch(ctx: Context) -> list[Finding]:
@@ -226,7 +226,7 @@ def ld_library_path_conflict(ctx: Context) -> list[Finding]:
     kept = sep.join(e for e in entries if e not in flagged)
     msg = (f"{var} puts {', '.join(flagged)} ahead of the libraries torch ships with; other CUDA/MKL versions "
            "there are loaded first and break torch (undefined symbols, version mismatches). Drop them.")
-    evidence = {"env": {var: value}}
+    evidence: dict[str, Any] = {"env": {var: value}}
     if f.libraries:
         evidence["libraries"] = {e: list(f.libraries[e]) for e in flagged if e in f.libraries}
     return [ctx.finding("ld_library_path_conflict", msg, evidence,

@@ -9,7 +9,7 @@ reading any of them back (`read.py`), `install.py` and `verify.py`.
 Data: LockSpec -solve(py-rattler | uv)-> LockedConda / LockedWheel records -render-> conda-lock.yml,
 conda-<platform>.lock, pixi.lock, requirements-<platform>.txt, pylock.<platform>.toml.
 May import: `envgen.compile`, `envgen.matrix` and the shared leaves. Never another capability or the CLI.
-Public names: `engine.lock` / `check` / `update`, `inputs.from_stacks` / `load_env`, `read.load_lock` /
-`read_conda_lock` / `read_pylock` (the reading API other capabilities use), `install.install`,
+Public names: `engine.solve_all` / `render_all` / `write_all` / `check`, `inputs.from_stacks` / `load_env`,
+`read.load_lock` / `read_conda_lock` / `read_pylock` (the reading API other capabilities use), `install.install`,
 `verify.verify`, `fetch.Fetcher`, `mirrors.load_mirrors` / `redact`.
 """

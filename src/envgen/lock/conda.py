@@ -8,12 +8,20 @@ records (`CondaSolve`, `LockedConda`), so the rest of envgen never sees a rattle
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from envgen.errors import BadInput, OutsideFailure
 from envgen.lock.records import PRIORITIES, LockedConda, VirtualPkg
+
+if TYPE_CHECKING:  # rattler itself is imported inside the functions, so importing envgen stays quick
+    from rattler import Channel, ChannelPriority, GenericVirtualPackage, MatchSpec, RepoDataRecord, SparseRepoData
+    from rattler.package.no_arch_type import NoArchLiteral
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +36,7 @@ class CondaSolve:
     timeout_s: float = 120.0
 
 
-def _run(coro):
+def _run(coro: Coroutine[Any, Any, _T]) -> _T:
     try:
         return asyncio.run(coro)
     except RuntimeError as exc:  # a caller already inside an event loop
@@ -40,7 +48,7 @@ def _run(coro):
             return pool.submit(asyncio.run, coro).result()
 
 
-def _priority(name: str):
+def _priority(name: str) -> ChannelPriority:
     from rattler import ChannelPriority
 
     if name not in PRIORITIES:
@@ -49,26 +57,26 @@ def _priority(name: str):
             "disabled": ChannelPriority.Disabled}[name]
 
 
-def _virtual(pkgs: tuple[VirtualPkg, ...]):
+def _virtual(pkgs: tuple[VirtualPkg, ...]) -> list[GenericVirtualPackage]:
     from rattler import BuildString, GenericVirtualPackage, PackageName, Version
 
     return [GenericVirtualPackage(PackageName(v.name), Version(v.version), BuildString(v.build)) for v in pkgs]
 
 
-def _specs(texts: tuple[str, ...]):
+def _specs(texts: tuple[str, ...]) -> list[MatchSpec]:
     from rattler import MatchSpec
 
-    out = []
+    out: list[MatchSpec] = []
     for text in texts:
         try:
             out.append(MatchSpec(text))
-        except Exception as exc:  # rattler's InvalidMatchSpecError and friends
+        except Exception as exc:  # noqa: BLE001 - rattler's InvalidMatchSpecError and friends
             raise BadInput(f"invalid conda spec {text!r}: {exc}",
                            hint="write specs as name, name=1.2, 'name >=1.2,<2' or name=1.2=build*") from None
     return out
 
 
-def _record_to_locked(r) -> LockedConda:
+def _record_to_locked(r: RepoDataRecord) -> LockedConda:
     noarch = r.noarch
     kind = None if noarch is None or noarch.none else ("python" if noarch.python else "generic")
     stamp = int(r.timestamp.timestamp() * 1000) if r.timestamp is not None else None
@@ -80,14 +88,14 @@ def _record_to_locked(r) -> LockedConda:
         size=int(r.size) if r.size else None, timestamp=stamp)
 
 
-def _locked_to_record(p: LockedConda):
+def _locked_to_record(p: LockedConda) -> RepoDataRecord:
     from rattler import BuildString, NoArchType, PackageRecord, RepoDataRecord
 
     rec = PackageRecord(
         name=p.name, version=p.version, build=BuildString(p.build), build_number=p.build_number,
         subdir=p.subdir, depends=list(p.depends), constrains=list(p.constrains),
         md5=bytes.fromhex(p.md5) if p.md5 else None, sha256=bytes.fromhex(p.sha256) if p.sha256 else None,
-        size=p.size, noarch=NoArchType(p.noarch) if p.noarch else None)
+        size=p.size, noarch=NoArchType(cast("NoArchLiteral", p.noarch)) if p.noarch else None)
     return RepoDataRecord(rec, p.file_name, p.url, p.channel + "/")
 
 
@@ -124,17 +132,17 @@ def solve(job: CondaSolve, repodata: dict[tuple[str, str], Path],
     return tuple(sorted((_record_to_locked(r) for r in records), key=lambda p: p.name))
 
 
-_SPARSE: dict[tuple[str, str, str, int], object] = {}  # parsed repodata indexes, reused across platforms
+_SPARSE: dict[tuple[str, str, str, int], SparseRepoData] = {}  # parsed repodata indexes, reused across platforms
 
 
-def _sparse(cls, channel, sub: str, path: Path, url: str):
+def _sparse(cls: type[SparseRepoData], channel: Channel, sub: str, path: Path, url: str) -> SparseRepoData:
     key = (url, sub, str(path), Path(path).stat().st_mtime_ns)
     if key in _SPARSE:
         return _SPARSE[key]
     try:
         _SPARSE[key] = cls(channel, sub, str(path))
         return _SPARSE[key]
-    except Exception as exc:  # a file that is not repodata
+    except Exception as exc:  # noqa: BLE001 - rattler's error for a file that is not repodata
         raise OutsideFailure(f"cannot read the repodata of {url}/{sub}: {exc}",
                              hint="the file is damaged; run again online to fetch it afresh") from None
 
@@ -145,7 +153,7 @@ def validate(packages: tuple[LockedConda, ...]) -> None:
 
     try:
         PackageRecord.validate([_locked_to_record(p) for p in packages])
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - rattler's validation errors have no common base
         raise BadInput(f"the locked packages do not form a valid environment: {exc}",
                        hint="re-create the lock with `envgen lock`") from None
 
@@ -165,8 +173,9 @@ def archive_record(path: Path) -> LockedConda:
 
     try:
         return _record_to_locked(_run(RepoDataRecord.from_package_archive(str(path))))
-    except Exception as exc:
-        raise OutsideFailure(f"cannot read package {path.name}: {exc}", hint="delete it and download it again") from None
+    except Exception as exc:  # noqa: BLE001 - rattler raises arbitrary types for a damaged archive
+        raise OutsideFailure(f"cannot read package {path.name}: {exc}",
+                             hint="delete it and download it again") from None
 
 
 def install(files: tuple[Path, ...], prefix: Path, platform: str, cache_dir: Path) -> None:
@@ -209,7 +218,7 @@ def _install_child() -> None:
     try:
         asyncio.run(_go())
         message = "ok"
-    except Exception as exc:  # reported to the parent, which raises OutsideFailure
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises OutsideFailure
         message = f"{exc.__class__.__name__}: {exc}"
     sys.stdout.write(message + "\n")
     sys.stdout.flush()
@@ -234,7 +243,7 @@ def write_pixi(path: Path, env: dict[str, tuple[LockedConda, ...]], pypi: dict[s
             lock.add_pypi_package("default", platforms[plat], name, version, url)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / path.name
-        lock.to_path(str(out))
+        lock.to_path(out)
         return out.read_text(encoding="utf-8")
 
 
@@ -243,8 +252,8 @@ def read_pixi(path: Path) -> dict[str, tuple[LockedConda, ...]]:
     from rattler import LockFile
 
     try:
-        lock = LockFile.from_path(str(path))
-    except Exception as exc:
+        lock = LockFile.from_path(path)
+    except Exception as exc:  # noqa: BLE001 - rattler's parse errors have no common base
         raise BadInput(f"{path} is not a readable pixi.lock: {exc}", hint="re-create it with `envgen lock`") from None
     env = lock.default_environment()
     if env is None:

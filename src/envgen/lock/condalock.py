@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from envgen.errors import BadInput
 from envgen.lock.records import LockedConda, LockedWheel
@@ -17,6 +18,8 @@ from envgen.lock.records import LockedConda, LockedWheel
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/+]*$")
 _NUMERIC = re.compile(r"[0-9]+(?:[eE][0-9]+)?|0b[01]+")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,14 +134,14 @@ def parse(path: Path) -> CondaLock:
                      {k: tuple(v) for k, v in pip.items()})
 
 
-def _need(value, kind: type, path: Path, where: str):
+def _need(value: object, kind: type[_T], path: Path, where: str) -> _T:
     if not isinstance(value, kind):
         raise BadInput(f"{path}: {where} should be a {kind.__name__}, found {type(value).__name__}",
                        hint="the file was damaged or edited by hand; re-create it with `envgen lock`")
     return value
 
 
-def _conda_from(entry: dict, path: Path, where: str) -> LockedConda:
+def _conda_from(entry: dict[str, Any], path: Path, where: str) -> LockedConda:
     hashes = entry["hash"] if isinstance(entry["hash"], dict) else {}
     md5, sha = str(hashes.get("md5") or ""), str(hashes.get("sha256") or "")
     if not re.fullmatch(r"[0-9a-f]{32}", md5) or (sha and not re.fullmatch(r"[0-9a-f]{64}", sha)):

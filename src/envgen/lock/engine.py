@@ -8,6 +8,7 @@ has solved); `write_all` writes them atomically; `check` compares a committed lo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,8 +67,11 @@ def expected_files(spec: LockSpec) -> list[str]:
 # -- solving ------------------------------------------------------------------------------------------------
 
 def solve_all(spec: LockSpec, fetcher: Fetcher, previous: Previous | None = None,
-              update: tuple[str, ...] = (), timeout_s: float = 120.0, report=None) -> Locked:
-    conda, pip, pythons = {}, {}, {}
+              update: tuple[str, ...] = (), timeout_s: float = 120.0,
+              report: Callable[[str], None] | None = None) -> Locked:
+    conda: dict[str, tuple[LockedConda, ...]] = {}
+    pip: dict[str, tuple[LockedWheel, ...]] = {}
+    pythons: dict[str, str] = {}
     for p in spec.platforms:
         if p.conda:
             if report:
@@ -92,7 +96,7 @@ def _solve_conda(spec: LockSpec, p: PlatformSpec, fetcher: Fetcher, previous: Pr
             path = fetcher.repodata(url, sub)
             if path is not None:
                 repodata[(url, sub)] = path
-    locked = ()
+    locked: tuple[LockedConda, ...] = ()
     if previous is not None:
         locked = tuple(x for x in previous.conda.get(p.platform, ()) if x.name not in update)
     job = CondaSolve(p.platform, p.conda.specs, p.conda.channels, p.conda.priority, p.conda.virtual, timeout_s)

@@ -15,11 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from envgen.errors import OutsideFailure
 from envgen.fileio import write_atomic
 from envgen.lock.mirrors import Mirrors, redact
+
+if TYPE_CHECKING:  # requests is imported when the first download starts
+    import requests
 
 NETWORK_HINT = ("check your connection and proxy settings (HTTPS_PROXY), use a mirror (--mirror FROM=TO or "
                 "ENVGEN_MIRRORS), or run with --offline to use what is cached")
@@ -53,10 +57,10 @@ class Fetcher:
     root: Path = field(default_factory=cache_root)
     report: Callable[[str], None] | None = None  # progress lines for slow downloads (the CLI writes them)
     timeout_s: float = 30.0
-    _session: object | None = None
-    _seen: dict = field(default_factory=dict)  # (channel, subdir) -> path, fetched once per run
+    _session: requests.Session | None = None
+    _seen: dict[tuple[str, str], Path | None] = field(default_factory=dict)  # fetched once per run
 
-    def session(self):
+    def session(self) -> requests.Session:
         if self._session is None:
             import requests
 
@@ -95,8 +99,9 @@ class Fetcher:
         folder = self.root / "repodata"
         return folder / f"{_key(url)}.json", folder / f"{_key(url)}.meta.json"
 
-    def _refresh(self, url: str, source: str, subdir: str, cached: Path, meta_path: Path, meta: dict) -> Path | None:
-        headers = {}
+    def _refresh(self, url: str, source: str, subdir: str, cached: Path, meta_path: Path,
+                 meta: dict[str, Any]) -> Path | None:
+        headers: dict[str, str] = {}
         if cached.is_file() and meta.get("etag"):
             headers["If-None-Match"] = meta["etag"]
         if cached.is_file() and meta.get("last_modified"):
@@ -149,7 +154,7 @@ class Fetcher:
         return target
 
     # -- http ---------------------------------------------------------------------------------------------
-    def _get(self, source: str, headers: dict[str, str], allow_missing: bool = False):
+    def _get(self, source: str, headers: dict[str, str], allow_missing: bool = False) -> requests.Response:
         import requests
 
         try:
@@ -160,11 +165,12 @@ class Fetcher:
             return response
         raise OutsideFailure(f"{redact(source)} answered HTTP {response.status_code}", hint=NETWORK_HINT)
 
-    def _body(self, response, source: str) -> bytes:
+    def _body(self, response: requests.Response, source: str) -> bytes:
         import requests
 
         total = int(response.headers.get("Content-Length") or 0)
-        chunks, got, shown = [], 0, False
+        chunks: list[bytes] = []
+        got, shown = 0, False
         next_at = time.monotonic() + 1.0
         try:
             for chunk in response.iter_content(1 << 16):
@@ -195,9 +201,10 @@ def _reason(exc: Exception) -> str:
     return (text[:200] + "...") if len(text) > 200 else text or exc.__class__.__name__
 
 
-def _read_meta(path: Path) -> dict:
+def _read_meta(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        meta: dict[str, Any] = json.loads(path.read_text())  # envgen's own .meta.json: always an object
+        return meta
     except (OSError, ValueError):
         return {}
 

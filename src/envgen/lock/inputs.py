@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from envgen.compile.envfile import read_environment_yml
+from envgen.compile.envfile import EnvFile, read_environment_yml
 from envgen.compile.stack import Pin, Stack
 from envgen.errors import BadInput
 from envgen.lock.records import VirtualPkg
@@ -77,7 +77,7 @@ def reasons(stacks: list[Stack]) -> tuple[tuple[str, str], ...]:
 
 
 def from_stacks(matrix: Matrix, stacks: list[Stack], options: LockOptions,
-                env: dict | None = None, platforms: list[str] | None = None) -> LockSpec:
+                env: EnvFile | None = None, platforms: list[str] | None = None) -> LockSpec:
     """One PlatformSpec per platform: the conda stack, the pip stack, and the environment file's packages."""
     by_plat: dict[str, dict[str, Stack]] = {}
     for s in stacks:
@@ -102,7 +102,7 @@ def from_stacks(matrix: Matrix, stacks: list[Stack], options: LockOptions,
 
 def renames(matrix: Matrix) -> tuple[tuple[str, str], ...]:
     """conda package name -> pip distribution name, from the routes' role names (pytorch -> torch)."""
-    found = {}
+    found: dict[str, str] = {}
     for route in matrix.routes.values():
         if route.installer == "conda":
             for role, name in route.names.items():
@@ -111,7 +111,7 @@ def renames(matrix: Matrix) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found.items()))
 
 
-def _merge_env(matrix: Matrix, plat: str, env: dict, conda: CondaPart | None, pip: PipPart | None,
+def _merge_env(matrix: Matrix, plat: str, env: EnvFile, conda: CondaPart | None, pip: PipPart | None,
                options: LockOptions) -> tuple[CondaPart, PipPart | None, bool]:
     known = _known(matrix)
     names = [c for c in env["channels"] if c != "nodefaults"]
@@ -135,5 +135,5 @@ def _merge_env(matrix: Matrix, plat: str, env: dict, conda: CondaPart | None, pi
     return conda, merged, True
 
 
-def load_env(path: Path) -> dict:
+def load_env(path: Path) -> EnvFile:
     return read_environment_yml(path)

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from envgen.compat import tomllib
@@ -98,7 +99,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _wheels(data: dict, platform: str, mirrors: Mirrors) -> list[LockedWheel]:
+def _wheels(data: dict[str, Any], platform: str, mirrors: Mirrors) -> list[LockedWheel]:
     out = []
     for pkg in data.get("packages", []):
         files = list(pkg.get("wheels", [])) or ([pkg["sdist"]] if "sdist" in pkg else [])

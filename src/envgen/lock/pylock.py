@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envgen.compat import tomllib
 from envgen.errors import BadInput
 from envgen.lock.records import LockedWheel
 from envgen.models import MARKERS
+
+if TYPE_CHECKING:  # packaging.pylock is imported only when a pylock is validated
+    from packaging.pylock import PackageSdist, PackageWheel, Pylock
 
 # conda subdir -> the PEP 508 environment of that target (a naming translation)
 
@@ -38,7 +42,7 @@ def render_pylock(header: str, platform: str, python: str, wheels: tuple[LockedW
     return text
 
 
-def validate(text: str, where: str):
+def validate(text: str, where: str) -> Pylock:
     """Parse and validate with packaging.pylock; BadInput says what is wrong."""
     from packaging.pylock import Pylock, PylockValidationError
 
@@ -59,7 +63,7 @@ def read_pylock(path: Path, platform: str) -> tuple[LockedWheel, ...]:
     lock = validate(text, str(path))
     out = []
     for pkg in lock.packages:
-        files = list(pkg.wheels or ()) or ([pkg.sdist] if pkg.sdist else [])
+        files: list[PackageWheel | PackageSdist] = list(pkg.wheels or ()) or ([pkg.sdist] if pkg.sdist else [])
         if not files or not files[0].url:
             raise BadInput(f"{path}: package {pkg.name} has no file URL", hint="re-create it with `envgen lock`")
         out.append(LockedWheel(str(pkg.name), str(pkg.version), files[0].url, files[0].hashes.get("sha256", ""),

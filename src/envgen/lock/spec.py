@@ -66,7 +66,7 @@ class LockSpec:
         return any(p.pip for p in self.platforms)
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if dataclasses.is_dataclass(value):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (tuple, list)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from envgen.errors import BadInput
 from envgen.lock.read import LockedEnv
@@ -26,17 +27,18 @@ class Drift:
         return f"different {self.manager} {self.name}: locked {self.locked}, installed {self.installed}"
 
 
-def installed_conda(prefix: Path) -> dict[str, dict]:
+def installed_conda(prefix: Path) -> dict[str, dict[str, Any]]:
     meta = prefix / "conda-meta"
     if not meta.is_dir():
         raise BadInput(f"{prefix} is not a conda environment (no conda-meta folder)",
                        hint="give the prefix that `envgen install` or conda created")
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for path in sorted(meta.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            raise BadInput(f"{path} is damaged", hint="repair the environment, e.g. re-create it from the lock") from None
+            raise BadInput(f"{path} is damaged",
+                           hint="repair the environment, e.g. re-create it from the lock") from None
         if isinstance(data, dict) and "name" in data:
             out[str(data["name"])] = data
     return out
@@ -54,7 +56,7 @@ def installed_pip(prefix: Path) -> dict[str, str]:
         installer = (dist / "INSTALLER").read_text().strip() if (dist / "INSTALLER").is_file() else ""
         if installer == "conda":
             continue
-        fields = {}
+        fields: dict[str, str] = {}
         for line in (dist / "METADATA").read_text(encoding="utf-8", errors="replace").splitlines():
             if not line.strip():
                 break

@@ -197,7 +197,9 @@ def _layout(r: Reader, platform: str, node: dict[str, Any], path: str) -> Layout
         env = tuple((str(k), str(v)) for k, v in r.mapping(c.get("env", {}), f"{path}.cache.env").items())
         cache = CacheTool(r.text(c, "tool", f"{path}.cache") or "", r.text(c, "package", f"{path}.cache") or "",
                           r.text(c, "channel", f"{path}.cache") or "", env)
-    opt = lambda key: r.text(node, key, path, None)  # noqa: E731
+    def opt(key: str) -> str | None:
+        return r.text(node, key, path, None)
+
     return Layout(platform, r.text(node, "prefix", path) or "", opt("include"), opt("lib"), opt("magma_home"),
                   r.text(node, "cuda_home", path) or "", r.text(node, "cuda_var", path) or "", opt("nvtx"), cache,
                   r.strings(node, "source", path))
@@ -216,8 +218,9 @@ def _era(r: Reader, node: dict[str, Any], path: str) -> SourceEra | None:
     vs = r.mapping(r.field(node, "visual_studio", path), f"{path}.visual_studio")
     r.unknown_keys(vs, {"cpu", "cuda", "host"}, f"{path}.visual_studio")
     switch = r.mapping(r.field(node, "cuda_switch", path), f"{path}.cuda_switch")
-    pairs = lambda key: tuple((str(k), str(v)) for k, v in r.mapping(switch.get(key, {}),  # noqa: E731
-                                                                      f"{path}.cuda_switch.{key}").items())
+    def pairs(key: str) -> tuple[tuple[str, str], ...]:
+        return tuple((str(k), str(v)) for k, v in r.mapping(switch.get(key, {}), f"{path}.cuda_switch.{key}").items())
+
     cudnn = r.version(r.field(node, "cudnn", path), f"{path}.cudnn", node, "cudnn")
     gcc = r.version(r.field(node, "gcc", path), f"{path}.gcc", node, "gcc")
     if cudnn is None or gcc is None:

@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from envgen.matrix.buildrecords import BinaryFacts
 from envgen.matrix.model import Matrix
+from envgen.matrix.records import Release
 from envgen.models import PyVer
 
 _SM = re.compile(r"sm_(\d+)(\d)([a-z]?)$")
@@ -28,7 +29,7 @@ def binary_facts(matrix: Matrix, families: tuple[str, ...]) -> dict[Version, Bin
     return {r.torch: _facts(matrix, r, families) for r in matrix.releases}
 
 
-def _facts(matrix: Matrix, release, families: tuple[str, ...]) -> BinaryFacts:
+def _facts(matrix: Matrix, release: Release, families: tuple[str, ...]) -> BinaryFacts:
     cudas: dict[str, set[Version]] = {}
     for build in release.builds:
         route = matrix.routes.get(build.route)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from envgen.matrix.model import Matrix
+from envgen.matrix.model import Matrix
+from envgen.matrix.records import Build, Release
 
 
 def check(m: Matrix) -> list[str]:
@@ -30,8 +28,8 @@ def check(m: Matrix) -> list[str]:
         sources(tk.sources, f"matrices/cuda.yaml: toolkits(cuda {key})")
     for major, mc in m.minor_compat.items():
         sources(mc.sources, f"matrices/cuda.yaml: minor_compat(major {major})")
-    for sm, arch in m.archs.items():
-        sources(arch.sources, f"matrices/gpus.yaml: architectures({sm})")
+    for sm, arch_row in m.archs.items():
+        sources(arch_row.sources, f"matrices/gpus.yaml: architectures({sm})")
     for model in m.gpu_models:
         sources(model.sources, f"matrices/gpus.yaml: models({model.name})")
         if not any(a.cc == model.cc for a in m.archs.values()):
@@ -61,7 +59,7 @@ def check(m: Matrix) -> list[str]:
     return problems
 
 
-def _check_build(m: Matrix, rel, b) -> list[str]:
+def _check_build(m: Matrix, rel: Release, b: Build) -> list[str]:
     out: list[str] = []
     where = f"{b.place}(route {b.route}, {b.accel.tag})"
     route = m.routes.get(b.route)

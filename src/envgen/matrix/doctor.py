@@ -94,8 +94,8 @@ def _build(doc: dict[str, Any], problems: list[str], known: set[str] | None) -> 
         if key not in ("causes", "dlls", "env_vars", "libraries", "fixes", "mkl_channels"):
             problems.append(f"{where}: {key}: unknown section")
 
-    def sources(ids: Any, at: str) -> tuple[str, ...]:
-        ids = tuple(ids or ())
+    def sources(given: Any, at: str) -> tuple[str, ...]:
+        ids: tuple[str, ...] = tuple(given or ())
         if not ids:
             problems.append(f"{where}: {at}: no source given (every row cites one)")
         for sid in ids:

@@ -52,7 +52,7 @@ def load_matrix(directory: str | os.PathLike[str] | None = None, *, use_cache: b
             if isinstance(matrix, Matrix) and matrix.digest == digest:
                 # the cache is keyed by content: the same files may sit in another folder now
                 return dataclasses.replace(matrix, directory=str(folder))
-        except Exception:  # a stale or broken cache is rebuilt, never trusted
+        except Exception:  # noqa: BLE001, S110 - a stale or broken cache (any unpickling error) is rebuilt
             pass
     matrix = _parse(folder, texts, digest)
     if cache is not None:
@@ -87,7 +87,9 @@ def _parse(folder: Path, texts: dict[str, bytes], digest: str) -> Matrix:
             docs[name] = None
     if problems:  # a file that is not YAML would only add noise below
         raise MatrixError(problems)
-    R = lambda n: Reader(n, problems)  # noqa: E731
+    def R(name: str) -> Reader:
+        return Reader(name, problems)
+
     sources = load.load_sources(R("sources.yaml"), docs["sources.yaml"])
     channels, routes = load.load_channels(R("channels.yaml"), docs["channels.yaml"])
     toolkits, compat = load.load_cuda(R("cuda.yaml"), docs["cuda.yaml"])
@@ -121,5 +123,5 @@ def _store(path: Path, matrix: Matrix) -> None:
         from envgen.fileio import write_atomic
 
         write_atomic(path, pickle.dumps(matrix, protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception:  # a cache that cannot be written only costs time
+    except Exception:  # noqa: BLE001, S110 - a cache that cannot be written only costs time
         pass

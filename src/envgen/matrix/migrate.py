@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -168,7 +169,8 @@ def _build(doc: dict[str, Any], known: set[str], problems: list[str]) -> Migrate
         rules.append(UrlRule(pattern, row.get("channel"), srcs(row, where)))
     names_doc = dict(doc.get("torch_names") or {})
     srcs(names_doc, "torch_names")
-    torch_names = {side: {role: tuple(v) for role, v in (names_doc.get(side) or {}).items()} for side in ("conda", "pip")}
+    torch_names = {side: {role: tuple(v) for role, v in (names_doc.get(side) or {}).items()}
+                   for side in ("conda", "pip")}
     pip_doc = doc.get("pip_companions") or {}
     legacy = tuple(
         Legacy(_legacy_names(row, i, need), tuple(row.get("unless_target") or ()),
@@ -186,7 +188,7 @@ def _build(doc: dict[str, Any], known: set[str], problems: list[str]) -> Migrate
                        tuple(doc.get("torch_channels") or ()))
 
 
-def _patterns(items, problems: list[str]) -> tuple[re.Pattern[str], ...]:
+def _patterns(items: Any, problems: list[str]) -> tuple[re.Pattern[str], ...]:
     out = []
     for i, text in enumerate(items):
         try:
@@ -196,7 +198,9 @@ def _patterns(items, problems: list[str]) -> tuple[re.Pattern[str], ...]:
     return tuple(out)
 
 
-def _reset(row, i, need, srcs, problems, place) -> Reset:
+def _reset(row: dict[str, Any], i: int, need: Callable[[dict[str, Any], str, str], Any],
+           srcs: Callable[[dict[str, Any], str], tuple[str, ...]], problems: list[str],
+           place: Callable[[str], str]) -> Reset:
     where = f"resets[{i}]"
     try:
         spec = SpecifierSet(str(row.get("target_torch", "")))

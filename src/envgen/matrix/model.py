@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from packaging.version import Version
 
@@ -62,10 +63,10 @@ class Matrix:
         route = self.routes[build.route]
         if not build.overrides:
             return route
-        changes = dict(build.overrides)
+        changes: dict[str, Any] = dict(build.overrides)
         if "selector" in changes:
             sel = dict(route.selector)
-            for kind, specs in changes["selector"].items():  # type: ignore[union-attr]
+            for kind, specs in changes["selector"].items():
                 sel[build.accel.kind if kind == "*" else kind] = specs
             changes["selector"] = sel
         return dataclasses.replace(route, **changes)
@@ -93,9 +94,9 @@ class Matrix:
             key = _norm_gpu(model.name)
             if wanted == key:
                 return model.cc
-            if key and (wanted.endswith(" " + key) or f" {key} " in f" {wanted} "):
-                if best is None or len(key) > best[0]:
-                    best = (len(key), model)
+            near = key and (wanted.endswith(" " + key) or f" {key} " in f" {wanted} ")
+            if near and (best is None or len(key) > best[0]):
+                best = (len(key), model)
         return best[1].cc if best else None
 
     def constraint_applies(self, c: Constraint, build: Build, platform: str, python: PyVer | None) -> bool:
@@ -113,11 +114,9 @@ class Matrix:
             return False
         if w.accel_kinds and build.accel.kind not in w.accel_kinds:
             return False
-        if w.cuda and (build.accel.kind != "cuda" or build.accel.version not in w.cuda):
+        if w.cuda and (build.accel.cuda is None or build.accel.cuda not in w.cuda):
             return False
-        if w.python and (python is None or python.version not in w.python):
-            return False
-        return True
+        return not (w.python and (python is None or python.version not in w.python))
 
     def applicable(self, build: Build, platform: str, python: PyVer | None, kind: str) -> list[Constraint]:
         return [c for c in self.constraints if c.kind == kind and self.constraint_applies(c, build, platform, python)]

@@ -145,7 +145,7 @@ def _line_of(node: Any, key: Any) -> int | None:
     try:
         if key is not None:
             pos = lc.key(key) if isinstance(node, dict) else lc.item(key)
-            return pos[0] + 1
-        return lc.line + 1
+            return int(pos[0]) + 1
+        return int(lc.line) + 1
     except (KeyError, IndexError, TypeError, AttributeError):
         return lc.line + 1 if getattr(lc, "line", None) is not None else None

@@ -1,4 +1,4 @@
-"""Frozen records of the compatibility matrix. Loading and validation live in `matrix.load`."""
+"""Frozen records of the compatibility matrix. Loading and validation live in `matrix.loader` and `matrix.tables`."""
 
 from __future__ import annotations
 

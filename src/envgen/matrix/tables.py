@@ -123,7 +123,7 @@ def load_archs(r: Reader, doc: Any) -> dict[str, GpuArch]:
         r.unknown_keys(node, {"sm", "cc", "name", "source"}, path)
         sm = r.text(node, "sm", path) or ""
         cc = r.version(r.field(node, "cc", path), f"{path}.cc", node, "cc")
-        if not (sm.startswith("sm_") or sm.startswith("gfx")):
+        if not sm.startswith(("sm_", "gfx")):
             r.problem(f"{path}.sm", f"expected sm_XX or gfxNNNN, got {sm!r}", node, "sm")
         if cc:
             if sm in archs:
@@ -168,7 +168,8 @@ def _when(r: Reader, node: dict[str, Any], path: str) -> When:
         if p not in PLATFORMS:
             r.problem(f"{path}.platforms", f"unknown platform {p!r}", node, "platforms")
     return When(torch=r.specifier(node.get("torch"), f"{path}.torch", node, "torch"),
-                routes=frozenset(r.strings(node, "routes", path)), families=frozenset(r.strings(node, "families", path)),
+                routes=frozenset(r.strings(node, "routes", path)),
+                families=frozenset(r.strings(node, "families", path)),
                 installers=frozenset(r.strings(node, "installers", path)), platforms=frozenset(platforms),
                 accel_kinds=frozenset(r.strings(node, "accel", path)),
                 cuda=r.specifier(node.get("cuda"), f"{path}.cuda", node, "cuda"),
@@ -260,8 +261,10 @@ def _builds(r: Reader, torch: Any, rel_python: dict[str, tuple[PyVer, ...]], nod
         accel = r.accel(tag, f"{path}.accel[{k}]", node.get("accel"), k)
         if accel is None:
             continue
-        out.append(Build(torch=torch, route=route, accel=accel, platforms=frozenset(p for p in platforms if p in PLATFORMS),
-                         python={p: python.get(p, ()) for p in platforms}, extra_channels=r.strings(node, "channels", path),
+        out.append(Build(torch=torch, route=route, accel=accel,
+                         platforms=frozenset(p for p in platforms if p in PLATFORMS),
+                         python={p: python.get(p, ()) for p in platforms},
+                         extra_channels=r.strings(node, "channels", path),
                          extra_packages=r.strings(node, "packages", path), names=names, versions=versions,
                          overrides=overrides, official=bool(node.get("official", True)),
                          notes=r.strings(node, "notes", path), sources=r.strings(node, "source", path),

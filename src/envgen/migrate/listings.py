@@ -1,4 +1,5 @@
-"""Parsers of each listing format and of the running interpreter's prefix (`--current`), for `envgen.migrate.snapshot`."""
+"""Parsers of each listing format and of the running interpreter's prefix (`--current`), for
+`envgen.migrate.snapshot`."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from envgen.errors import BadInput
 from envgen.matrix.migrate import MigrateData
 from envgen.migrate.packages import Package, Snapshot, conda_package, pip_package, platform_of_prefix
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 _ARCHIVE = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<build>[^-]+)\.(?:tar\.bz2|conda)$")
 _WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)-.+\.whl$")
@@ -26,6 +30,7 @@ def conda_list(text: str, data: MigrateData, origin: str) -> Snapshot:
     """`conda list` (columns name, version, build, channel; `[feature]` marks ignored) or `conda list --export`."""
     prefix = platform = None
     packages: list[Package] = []
+    build: str | None  # a `conda list` row may leave the build out
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if line.startswith("#"):
@@ -191,7 +196,8 @@ def current(data: MigrateData, prefix: str | Path | None = None, paths: list[str
     conda, platform = _conda_meta(root / "conda-meta", data)
     pip: dict[str, Package] = {}
     for dist in distributions(path=paths if paths is not None else sys.path):
-        name, version = dist.metadata.get("Name"), dist.version
+        # importlib.metadata's PackageMetadata is an email Message; its protocol type lacks .get before 3.12
+        name, version = cast("Message", dist.metadata).get("Name"), dist.version
         if not name or not version:
             continue
         installer = (dist.read_text("INSTALLER") or "").strip().lower()

@@ -349,7 +349,8 @@ def _install(snapshot: Snapshot, target: Target, env: EnvRef) -> Step:
     elif argv[:1] == ["pip"]:
         argv = ["python", "-m", *argv]
     specs = tuple(s.spec for s in target.specs)
-    where = (f"channels {', '.join(target.channels)}" + (" only (--override-channels)" if target.override_channels else "")
+    only = " only (--override-channels)" if target.override_channels else ""
+    where = (f"channels {', '.join(target.channels)}" + only
              if target.installer == "conda" else "the pip index the matrix names")
     return Step("install", specs, tuple(argv), f"install {target.description} from {where}")
 

@@ -104,9 +104,14 @@ def merge(snaps: Iterable[Snapshot]) -> Snapshot:
     for name, pkg in list(pip.items()):
         if pkg.url and pkg.url.startswith("file:") and name in conda:
             del pip[name]  # `pip freeze` in a conda env lists conda's own packages as `name @ file://`
-    first = lambda attr: next((getattr(s, attr) for s in snaps if getattr(s, attr)), None)  # noqa: E731
+
+    def first(attr: str) -> str | None:  # the first listing that names the platform / name / prefix
+        found: str | None = next((getattr(s, attr) for s in snaps if getattr(s, attr)), None)
+        return found
+
     return Snapshot(
-        packages=tuple(sorted(conda.values(), key=lambda p: p.name)) + tuple(sorted(pip.values(), key=lambda p: p.name)),
+        packages=tuple(sorted(conda.values(), key=lambda p: p.name))
+        + tuple(sorted(pip.values(), key=lambda p: p.name)),
         platform=first("platform"), name=first("name"), prefix=first("prefix"),
         channels=tuple(dict.fromkeys(c for s in snaps for c in s.channels)),
         formats=tuple(f for s in snaps for f in s.formats),

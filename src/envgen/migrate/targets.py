@@ -47,7 +47,8 @@ def from_file(path: str | Path, data: MigrateData, platform: str) -> Target:
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read {p}: {getattr(exc, 'strerror', None) or exc}", hint="check the path given to --to") from None
+        raise BadInput(f"cannot read {p}: {getattr(exc, 'strerror', None) or exc}",
+                       hint="check the path given to --to") from None
     lines = [ln.strip() for ln in text.splitlines()]
     if "@EXPLICIT" in lines:
         return _from_explicit(p, text, data, platform)
