@@ -9,6 +9,7 @@ of the body, and `If-None-Match` is answered with 304, so client caches can be t
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ class Served:
     root: Path
     faults: dict[str, str] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    credentials: list[str] = field(default_factory=list)  # conda tokens (/t/<token>/...) and Authorization headers
     httpd: ThreadingHTTPServer | None = None
     thread: threading.Thread | None = None
 
@@ -56,6 +58,11 @@ def _handler(state: Served) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = unquote(urlsplit(self.path).path)
+            if token := re.match(r"^/t/([^/]+)(/.*)$", path):  # a conda token channel serves the same files
+                state.credentials.append(token.group(1))
+                path = token.group(2)
+            if self.headers.get("Authorization"):
+                state.credentials.append(self.headers["Authorization"])
             if not getattr(self, "_head_only", False):
                 state.requests.append(path)
             fault = state.faults.get(path, "")

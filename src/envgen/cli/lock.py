@@ -58,10 +58,11 @@ def lock(
     from envgen.errors import BadInput
     from envgen.lock import engine as lockfile
     from envgen.lock.inputs import LockOptions, from_stacks, load_env
-    from envgen.lock.mirrors import load_mirrors
+    from envgen.lock.mirrors import credentials_as_mirrors, load_mirrors
     from envgen.lock.spec import check_priority, parse_virtual
     from envgen.models import check_platform
 
+    _check_timeout(timeout)
     options = LockOptions(check_priority(priority), tuple(parse_virtual(virtual or []).items()),
                           _regenerate(locals()))
     mirrors = load_mirrors(tuple(mirror or ()))  # bad input fails before the matrix is loaded
@@ -70,6 +71,7 @@ def lock(
     matrix = common.load(matrix_dir)
     stacks = _stacks(matrix, env, torch, cuda, rocm, cpu, python, plats, installer, channel, with_)
     spec = _with_extras(from_stacks(matrix, stacks, options, env, plats or None), packages or [])
+    spec, authenticated = credentials_as_mirrors(spec)  # files and hashes see canonical URLs only
     if check:
         return _check(spec, out, json_out)
     previous = lockfile.read_previous(out) if update else None
@@ -85,7 +87,7 @@ def lock(
                            hint="name a locked package, or add it as an extra package instead")
     from envgen.lock.fetch import Fetcher
 
-    fetcher = Fetcher(mirrors, offline, report=common.note)
+    fetcher = Fetcher(mirrors.adding(authenticated), offline, report=common.note)
     locked = lockfile.solve_all(spec, fetcher, previous, tuple(update or ()), timeout, report=common.note)
     files = lockfile.render_all(locked)
     written = lockfile.write_all(files, out)
@@ -139,6 +141,16 @@ def _regenerate(args: dict[str, Any]) -> str:
     words += ["-o", str(args["out"])]
     words += list(args.get("packages") or [])
     return shlex.join(words)
+
+
+def _check_timeout(seconds: float) -> None:
+    import math
+
+    from envgen.errors import BadInput
+
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise BadInput(f"--timeout {seconds}: a solve needs a positive number of seconds",
+                       hint="e.g. --timeout 300")
 
 
 def _fetcher(mirror: list[str] | None, offline: bool) -> Fetcher:
@@ -216,8 +228,10 @@ def _prefix(prefix: Path | None, name: str | None) -> Path:
         raise BadInput("give exactly one of --prefix and --name", hint="e.g. --prefix ./env or --name torch18")
     if prefix is not None:
         return prefix
+    from envgen.models import check_env_name
+
     envs = os.environ.get("CONDA_ENVS_PATH", "").split(os.pathsep)[0] or str(Path.home() / ".conda" / "envs")
-    return Path(envs) / str(name)
+    return Path(envs) / check_env_name(str(name))
 
 
 def verify(

@@ -1,15 +1,18 @@
-"""lock: Stacks or an environment.yml -> solved, hashed lockfiles; and installing and verifying them.
+"""lock: Stacks or an environment.yml -> solved, hashed, self-checking lockfiles; installing and verifying them.
 
 Owns: the lock input (`spec.py`: LockSpec per platform; `inputs.py`: Stacks / environment.yml -> LockSpec),
 the shared records (`records.py`), the conda engine (`conda.py`, the only module that imports py-rattler),
-the pip engine (`pip.py`, uv), fetching with the per-user cache, offline mode and progress (`fetch.py`) and
-mirrors and URL redaction (`mirrors.py`), solving everything and writing the set of files (`engine.py`),
-one module per format (`condalock.py`, `explicit.py`, `pylock.py`; pixi.lock is rendered by `conda.py`),
-reading any of them back (`read.py`), `install.py` and `verify.py`.
-Data: LockSpec -solve(py-rattler | uv)-> LockedConda / LockedWheel records -render-> conda-lock.yml,
+the pip engine (`pip.py`, uv), fetching with the per-user cache, offline mode, progress and safe file names
+(`fetch.py`), mirrors and credentials kept out of files (`mirrors.py`, with `envgen.redact`), solving
+everything and rendering the set (`engine.py`), one module per format (`condalock.py`, `explicit.py`,
+`pylock.py`; pixi.lock is rendered by `conda.py`), the records digest and lock-set lines every file carries
+(`integrity.py`), writing a set as a unit (`unit.py`), reading any of them back, checked (`read.py`),
+`install.py` and `verify.py`.
+Data: LockSpec -solve(py-rattler | uv)-> LockedConda / LockedWheel records -render, stamp-> conda-lock.yml,
 conda-<platform>.lock, pixi.lock, requirements-<platform>.txt, pylock.<platform>.toml.
 May import: `envgen.compile`, `envgen.matrix` and the shared leaves. Never another capability or the CLI.
 Public names: `engine.solve_all` / `render_all` / `write_all` / `check`, `inputs.from_stacks` / `load_env`,
-`read.load_lock` / `read_conda_lock` / `read_pylock` (the reading API other capabilities use), `install.install`,
-`verify.verify`, `fetch.Fetcher`, `mirrors.load_mirrors` / `redact`.
+`read.load_lock` / `read_conda_lock` / `read_pylock` / `read_explicit` / `check_folder` (the reading API other
+capabilities use), `install.install`, `verify.verify`, `fetch.Fetcher`, `mirrors.load_mirrors` /
+`credentials_as_mirrors`.
 """

@@ -18,6 +18,8 @@ from envgen.lock.records import LockedConda, LockedWheel
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/+]*$")
 _NUMERIC = re.compile(r"[0-9]+(?:[eE][0-9]+)?|0b[01]+")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+_MD5 = re.compile(r"[0-9a-f]{32}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 _T = TypeVar("_T")
 
@@ -99,62 +101,123 @@ def _pip_entry(w: LockedWheel) -> list[str]:
 # -- reading ------------------------------------------------------------------------------------------------
 
 def parse(path: Path) -> CondaLock:
-    """Read and check a conda-lock.yml (ours or conda-lock's); BadInput says which entry is wrong."""
-    from envgen.fileio import parse_yaml, read_text
+    """Read and check a conda-lock.yml; BadInput says which entry is wrong."""
+    from envgen.fileio import read_text
 
-    data = parse_yaml(read_text(path, hint="check the lockfile path"), str(path),
-                      hint="the file was damaged or edited by hand; re-create it with `envgen lock`")
+    return parse_text(read_text(path, hint="check the lockfile path"), str(path))
+
+
+def parse_text(text: str, where_file: str) -> CondaLock:
+    from envgen.fileio import parse_yaml
+
+    path = where_file
+    data = parse_yaml(text, path, hint="the file was damaged or edited by hand; re-create it with `envgen lock`")
     meta = _need(data, dict, path, "the file")
     if meta.get("version") != 1:
         raise BadInput(f"{path}: unsupported conda-lock format version {meta.get('version')!r}",
                        hint="envgen reads version 1 (`conda-lock lock --kind lock` writes it)")
     md = _need(meta.get("metadata"), dict, path, "metadata")
-    platforms = tuple(str(p) for p in _need(md.get("platforms"), list, path, "metadata.platforms"))
-    channels = tuple(str(c["url"]) if isinstance(c, dict) else str(c) for c in md.get("channels") or [])
+    platforms = tuple(_text(p, path, "metadata.platforms[]")
+                      for p in _need(md.get("platforms"), list, path, "metadata.platforms"))
+    channels = tuple(_text(c.get("url") if isinstance(c, dict) else c, path, "metadata.channels[]")
+                     for c in _need(md.get("channels") or [], list, path, "metadata.channels"))
     conda: dict[str, list[LockedConda]] = {p: [] for p in platforms}
     pip: dict[str, list[LockedWheel]] = {p: [] for p in platforms}
-    for i, entry in enumerate(_need(meta.get("package"), list, path, "package")):
+    for i, item in enumerate(_need(meta.get("package"), list, path, "package")):
         where = f"package[{i}]"
-        _need(entry, dict, path, where)
+        entry = _need(item, dict, path, where)
         missing = [k for k in ("name", "version", "manager", "platform", "url", "hash") if k not in entry]
         if missing:
             raise BadInput(f"{path}: {where} lacks {', '.join(missing)}",
                            hint="the file was edited by hand; re-create it with `envgen lock`")
-        plat = str(entry["platform"])
+        name = _text(entry["name"], path, f"{where}.name")
+        where = f"{where} ({name})"
+        plat = _text(entry["platform"], path, f"{where}.platform")
         if plat not in conda:
-            raise BadInput(f"{path}: {where} ({entry['name']}) is for platform {plat!r}, not in metadata.platforms",
+            raise BadInput(f"{path}: {where} is for platform {plat!r}, not in metadata.platforms",
                            hint="re-create the lock with `envgen lock`")
-        if entry["manager"] == "conda":
-            conda[plat].append(_conda_from(entry, path, where))
+        manager = entry["manager"]
+        if manager == "conda":
+            conda[plat].append(_conda_from(entry, name, path, where))
+        elif manager == "pip":
+            pip[plat].append(_pip_from(entry, name, plat, path, where))
         else:
-            pip[plat].append(LockedWheel(str(entry["name"]), str(entry["version"]), str(entry["url"]),
-                                         str((entry["hash"] or {}).get("sha256") or ""), plat))
-    content = {str(k): str(v) for k, v in (md.get("content_hash") or {}).items()}
+            raise BadInput(f"{path}: {where} has manager {manager!r}; a conda-lock file knows only conda and pip",
+                           hint="the file was edited by hand; re-create it with `envgen lock`")
+    content = {str(k): str(v) for k, v in _need(md.get("content_hash") or {}, dict, path,
+                                                "metadata.content_hash").items()}
     return CondaLock(platforms, content, channels, {k: tuple(v) for k, v in conda.items()},
                      {k: tuple(v) for k, v in pip.items()})
 
 
-def _need(value: object, kind: type[_T], path: Path, where: str) -> _T:
-    if not isinstance(value, kind):
+def records(lock: CondaLock) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Every package record of the file in its order (the integrity digest covers these), and their names."""
+    rows: list[tuple[str, ...]] = []
+    names: list[str] = []
+    for plat in lock.platforms:
+        for c in lock.conda.get(plat, ()):
+            rows.append((plat, "conda", c.name, c.version, c.build, c.url, c.md5, c.sha256))
+            names.append(f"{c.name} ({plat})")
+        for w in lock.pip.get(plat, ()):
+            rows.append((plat, "pip", w.name, w.version, w.url, w.sha256))
+            names.append(f"{w.name} ({plat})")
+    return rows, names
+
+
+def _need(value: object, kind: type[_T], path: str | Path, where: str) -> _T:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise BadInput(f"{path}: {where} should be a {kind.__name__}, found {type(value).__name__}",
                        hint="the file was damaged or edited by hand; re-create it with `envgen lock`")
     return value
 
 
-def _conda_from(entry: dict[str, Any], path: Path, where: str) -> LockedConda:
-    hashes = entry["hash"] if isinstance(entry["hash"], dict) else {}
-    md5, sha = str(hashes.get("md5") or ""), str(hashes.get("sha256") or "")
-    if not re.fullmatch(r"[0-9a-f]{32}", md5) or (sha and not re.fullmatch(r"[0-9a-f]{64}", sha)):
-        raise BadInput(f"{path}: {where} ({entry['name']}) has a malformed md5 or sha256",
+def _text(value: object, path: str | Path, where: str) -> str:
+    """A scalar written as text (YAML may read a version such as 1.10 as a number)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or str(value) == "":
+        raise BadInput(f"{path}: {where} should be text, found {type(value).__name__}",
+                       hint="the file was damaged or edited by hand; re-create it with `envgen lock`")
+    return str(value)
+
+
+def _hashes(entry: dict[str, Any], path: str | Path, where: str, need_md5: bool) -> tuple[str, str]:
+    """(md5, sha256) of an entry, each well-formed where given; a missing required hash is refused, never skipped."""
+    hashes = entry["hash"]
+    if not isinstance(hashes, dict):
+        raise BadInput(f"{path}: {where}: `hash` should be a mapping of md5/sha256, found {type(hashes).__name__}",
                        hint="the file was edited by hand; re-create it with `envgen lock`")
-    url = str(entry["url"])
+    md5, sha = hashes.get("md5"), hashes.get("sha256")
+    if md5 is not None and not (isinstance(md5, str) and _MD5.fullmatch(md5)):
+        raise BadInput(f"{path}: {where} has a malformed md5 {str(md5)[:70]!r}", hint="re-create it with `envgen lock`")
+    if sha is not None and not (isinstance(sha, str) and _SHA256.fullmatch(sha)):
+        raise BadInput(f"{path}: {where} has a malformed sha256 {str(sha)[:70]!r}",
+                       hint="re-create it with `envgen lock`")
+    if need_md5 and md5 is None:
+        raise BadInput(f"{path}: {where} carries no md5: a conda package is never installed unchecked",
+                       hint="re-create the lock with `envgen lock`")
+    if not need_md5 and sha is None:
+        raise BadInput(f"{path}: {where} carries no sha256: a pip package is never installed unchecked",
+                       hint="re-create the lock with `envgen lock`")
+    return md5 or "", sha or ""
+
+
+def _pip_from(entry: dict[str, Any], name: str, plat: str, path: str | Path, where: str) -> LockedWheel:
+    _, sha = _hashes(entry, path, where, need_md5=False)
+    return LockedWheel(name, _text(entry["version"], path, f"{where}.version"), _text(entry["url"], path,
+                       f"{where}.url"), sha, plat)
+
+
+def _conda_from(entry: dict[str, Any], name: str, path: str | Path, where: str) -> LockedConda:
+    md5, sha = _hashes(entry, path, where, need_md5=True)
+    version = _text(entry["version"], path, f"{where}.version")
+    url = _text(entry["url"], path, f"{where}.url")
     subdir = url.rsplit("/", 2)[-2] if url.count("/") >= 2 else str(entry["platform"])
+    raw_deps = entry.get("dependencies") or {}
     deps = tuple(f"{k} {v}".strip() if v not in ("", "*") else str(k)
-                 for k, v in (entry.get("dependencies") or {}).items())
-    build = str(entry.get("build") or _build_from_url(url, str(entry["name"]), str(entry["version"])))
+                 for k, v in _need(raw_deps, dict, path, f"{where}.dependencies").items())
+    build = str(entry.get("build") or _build_from_url(url, name, version))
     tail = build.rsplit("_", 1)[-1]
-    return LockedConda(name=str(entry["name"]), version=str(entry["version"]), build=build,
-                       build_number=int(tail) if tail.isdigit() else 0, subdir=subdir, url=url,
+    return LockedConda(name=name, version=version, build=build,
+                       build_number=int(tail) if tail.isdigit() and len(tail) < 10 else 0, subdir=subdir, url=url,
                        channel=url.rsplit("/", 2)[0], md5=md5, sha256=sha, depends=deps)
 
 

@@ -1,8 +1,10 @@
 """The lock engine: LockSpec -> solved packages -> every lockfile's text, written atomically, or checked.
 
 `solve_all` fetches repodata (through the mirrors and the cache), solves each platform with py-rattler and the
-pip side with uv; `render_all` turns the result into file texts (nothing touches the disk until every platform
-has solved); `write_all` writes them atomically; `check` compares a committed lock's input hash without solving.
+pip side with uv; `render_all` turns the result into file texts, each stating its records and the set it belongs
+to (`envgen.lock.integrity`; nothing touches the disk until every platform has solved); `write_all` writes the
+set as a unit (staged beside the target, then swapped in under a lock on the folder); `check` compares a
+committed lock's input hash and checks every file's records without solving.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from envgen.errors import BadInput
-from envgen.fileio import header, write_atomic
+from envgen.fileio import header
 from envgen.lock import conda as solver
-from envgen.lock import condalock, explicit, pylock
+from envgen.lock import condalock, explicit, integrity, pylock, read, unit
 from envgen.lock.conda import CondaSolve
 from envgen.lock.condalock import CondaLock
 from envgen.lock.fetch import Fetcher
 from envgen.lock.pip import PipJob, compile_pip
+from envgen.lock.read import CONDA_LOCK, PIXI_LOCK
 from envgen.lock.records import LockedConda, LockedWheel
 from envgen.lock.spec import LockSpec, PlatformSpec, input_hash, platform_hash
+from envgen.redact import redact
 
-CONDA_LOCK = "conda-lock.yml"
-PIXI_LOCK = "pixi.lock"
 _HASH_LINE = re.compile(r"input-hash: sha256:([0-9a-f]{64})")
 
 
@@ -164,7 +166,7 @@ def _solve_pip(p: PlatformSpec, python: str, fetcher: Fetcher, previous: Previou
 def render_all(locked: Locked) -> dict[str, str]:
     spec = locked.spec
     digest = input_hash(spec)
-    head = header("#", input_hash=digest, command=spec.command)
+    head = header("#", input_hash=digest, command=redact(spec.command))
     files: dict[str, str] = {}
     if spec.has_conda:
         files.update(_render_conda(locked, head))
@@ -174,7 +176,18 @@ def render_all(locked: Locked) -> dict[str, str]:
             files[requirements_name(p.platform)] = pylock.render_requirements(
                 head, wheels, p.pip.index_url, p.pip.extra_index_urls, p.pip.find_links)
             files[pylock_name(p.platform)] = pylock.render_pylock(head, p.platform, locked.pythons[p.platform], wheels)
-    return dict(sorted(files.items()))
+    return stamp(dict(sorted(files.items())))
+
+
+def stamp(files: dict[str, str]) -> dict[str, str]:
+    """Each file with its records line and the lock-set line of all of them (read back by the files' own readers,
+    so what is stated is what a reader will find)."""
+    stamps = {}
+    for name, text in files.items():
+        records, _ = read.records_of(name, text, name)
+        stamps[name] = integrity.stamp_of(records)
+    lock_set = integrity.set_digest(stamps)
+    return {name: integrity.insert(text, stamps[name], lock_set) for name, text in files.items()}
 
 
 def _render_conda(locked: Locked, head: str) -> dict[str, str]:
@@ -193,11 +206,8 @@ def _render_conda(locked: Locked, head: str) -> dict[str, str]:
 
 
 def write_all(files: dict[str, str], outdir: Path) -> list[Path]:
-    written = []
-    for name, text in files.items():
-        write_atomic(outdir / name, text)
-        written.append(outdir / name)
-    return written
+    """Write the set as a unit: staged beside the target, then swapped in (see `envgen.lock.unit`)."""
+    return unit.write_set(files, outdir)
 
 
 # -- checking and reading -------------------------------------------------------------------------------------
@@ -213,29 +223,37 @@ def file_hash(path: Path) -> str | None:
 
 
 def check(spec: LockSpec, outdir: Path) -> list[str]:
-    """Why the lock in outdir does not match spec (empty: up to date). Does not solve."""
+    """Why the lock in outdir does not match spec, or is not what was written (empty: up to date and intact).
+    Does not solve."""
     want = input_hash(spec)
+    names = expected_files(spec)
     problems = []
-    for name in expected_files(spec):
+    for name in names:
         found = file_hash(outdir / name)
         if found is None:
             problems.append(f"{name}: missing" if not (outdir / name).exists() else f"{name}: no envgen header")
         elif found != want:
             problems.append(f"{name}: made from other inputs (input hash {found[:12]}, now {want[:12]})")
-    return problems
+    return problems + read.check_folder(outdir, names) if outdir.is_dir() else problems
 
 
 def read_previous(outdir: Path) -> Previous | None:
+    """The lock --update starts from; one that fails its check is refused (exit 2), never carried forward."""
+    problems = read.check_folder(outdir) if outdir.is_dir() else []
+    if problems:
+        raise BadInput(f"--update starts from the lock in {outdir}, and it fails its check:\n  "
+                       + "\n  ".join(problems),
+                       hint="re-create it without --update (`envgen lock` with the same flags)")
     path = outdir / CONDA_LOCK
     conda: dict[str, tuple[LockedConda, ...]] = {}
     pip: dict[str, tuple[LockedWheel, ...]] = {}
     if path.exists():
-        lock: CondaLock = condalock.parse(path)
+        lock: CondaLock = read.read_conda_lock(path)
         conda = _full_records(dict(lock.conda), outdir / PIXI_LOCK)
         pip = {k: v for k, v in lock.pip.items() if v}
     for file in sorted(outdir.glob("pylock.*.toml")):
         plat = file.name[len("pylock."):-len(".toml")]
-        pip.setdefault(plat, pylock.read_pylock(file, plat))
+        pip.setdefault(plat, read.read_pylock(file, plat))
     if not conda and not pip:
         return None
     return Previous(conda, pip)

@@ -20,10 +20,12 @@ def render(header: str, platform: str, ordered: tuple[LockedConda, ...]) -> str:
 
 def parse(path: Path) -> tuple[str, tuple[tuple[str, str], ...]]:
     """(platform, ((url, md5), ...)) of an explicit file; BadInput names the bad line."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}", hint="check the lockfile path") from None
+    from envgen.fileio import read_text
+
+    return parse_text(read_text(path, hint="check the lockfile path"), str(path))
+
+
+def parse_text(text: str, path: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     platform, seen, out = "", False, []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -42,3 +44,8 @@ def parse(path: Path) -> tuple[str, tuple[tuple[str, str], ...]]:
     if not seen:
         raise BadInput(f"{path} has no @EXPLICIT line", hint="this is not an explicit conda lock file")
     return platform, tuple(out)
+
+
+def records(pairs: tuple[tuple[str, str], ...]) -> tuple[list[tuple[str, ...]], list[str]]:
+    """The package records of an explicit file in order (what its integrity digest covers), and their names."""
+    return [(url, md5) for url, md5 in pairs], [url.rsplit("/", 1)[-1] for url, _ in pairs]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from envgen.errors import OutsideFailure
+from envgen.errors import BadInput, OutsideFailure
 from envgen.fileio import write_atomic
-from envgen.lock.mirrors import Mirrors, redact
+from envgen.lock.mirrors import Mirrors
+from envgen.redact import redact, strip_credentials
 
 if TYPE_CHECKING:  # requests is imported when the first download starts
     import requests
@@ -41,6 +43,24 @@ def cache_root() -> Path:
 
 def _key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:24]
+
+
+# a package file or wheel name: no folder parts, no leading dot, one of the formats installers read
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+!~-]*\.(?:conda|tar\.bz2|whl|tar\.gz|zip)$")
+
+
+def safe_file_name(url: str) -> str:
+    """The local file name of a package URL: its decoded last path segment, when that is a plain package file name.
+
+    Anything else (a `%2F` that decodes to a folder, `..`, a dotfile, a name without a package suffix) is refused
+    before anything is downloaded: a URL in a lockfile never chooses where a file is written."""
+    segment = urlsplit(url).path.rsplit("/", 1)[-1]
+    name = unquote(segment)
+    if not _FILE_NAME.fullmatch(name) or ".." in name:
+        raise BadInput(f"refusing the package URL {redact(url)}: its file name {name[:80]!r} is not a plain package "
+                       "file name", hint="the lockfile was edited to write outside the cache; re-create it with "
+                                         "`envgen lock` from a trusted source")
+    return name
 
 
 def file_path(url: str) -> Path:
@@ -111,7 +131,7 @@ class Fetcher:
             return None if meta.get("missing") else cached
         if response.status_code == 404 and subdir != "noarch":
             write_atomic(cached, json.dumps(EMPTY_REPODATA))
-            write_atomic(meta_path, json.dumps({"url": url, "missing": True}))
+            write_atomic(meta_path, json.dumps({"url": strip_credentials(url), "missing": True}))
             return None
         body = self._body(response, source)
         try:
@@ -122,16 +142,20 @@ class Fetcher:
                                       "use a mirror (--mirror FROM=TO), or --offline to use an earlier cached copy"
                                  ) from None
         write_atomic(cached, body)
-        write_atomic(meta_path, json.dumps({"url": url, "etag": response.headers.get("ETag"),
+        write_atomic(meta_path, json.dumps({"url": strip_credentials(url), "etag": response.headers.get("ETag"),
                                             "last_modified": response.headers.get("Last-Modified")}))
         return cached
 
     # -- files ------------------------------------------------------------------------------------------
-    def file(self, url: str, sha256: str, dest_dir: Path) -> Path:
-        """A verified local copy of a package file or wheel; refuses a hash mismatch naming the file."""
-        name = unquote(url.rsplit("/", 1)[-1])
+    def file(self, url: str, sha256: str, dest_dir: Path, md5: str = "") -> Path:
+        """A verified local copy of a package file or wheel: every hash given is checked on the bytes before the
+        file is written to its place; a mismatch or no hash at all is refused, naming the file."""
+        name = safe_file_name(url)
+        if not sha256 and not md5:
+            raise BadInput(f"{name} has no hash in the lock: nothing is installed unchecked",
+                           hint="re-create the lock with `envgen lock`")
         target = dest_dir / name
-        if target.is_file() and _sha256(target) == sha256:
+        if target.is_file() and _matches(target.read_bytes(), sha256, md5) is None:
             return target
         source = self.mirrors.apply(url)
         if source.startswith("file://"):
@@ -144,10 +168,11 @@ class Fetcher:
         else:
             response = self._get(source, {})
             data = self._body(response, source)
-        actual = hashlib.sha256(data).hexdigest()
-        if sha256 and actual != sha256:
-            raise OutsideFailure(f"hash mismatch for {name}: the lock says sha256 {sha256}, the download from "
-                                 f"{redact(source)} has {actual}",
+        wrong = _matches(data, sha256, md5)
+        if wrong is not None:
+            kind, want, got = wrong
+            raise OutsideFailure(f"hash mismatch for {name}: the lock says {kind} {want}, the download from "
+                                 f"{redact(source)} has {got}",
                                  hint="the file on the server changed or was tampered with; nothing was installed. "
                                       "Check the mirror, or re-lock if the change is expected")
         write_atomic(target, data)
@@ -197,7 +222,7 @@ def _progress(source: str, got: int, total: int) -> str:
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc)
+    text = redact(str(exc))  # requests' messages repeat the URL, credentials included
     return (text[:200] + "...") if len(text) > 200 else text or exc.__class__.__name__
 
 
@@ -207,6 +232,15 @@ def _read_meta(path: Path) -> dict[str, Any]:
         return meta
     except (OSError, ValueError):
         return {}
+
+
+def _matches(data: bytes, sha256: str, md5: str) -> tuple[str, str, str] | None:
+    """The first hash that does not match as (kind, locked, actual); None when every given hash matches."""
+    if sha256 and (got := hashlib.sha256(data).hexdigest()) != sha256:
+        return "sha256", sha256, got
+    if md5 and (got := hashlib.md5(data).hexdigest()) != md5:
+        return "md5", md5, got
+    return None
 
 
 def _sha256(path: Path) -> str:

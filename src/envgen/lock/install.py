@@ -1,13 +1,13 @@
 """`envgen install`: create an environment from a lock, checking every file's hash before anything is linked.
 
-Order: download and verify every conda package and wheel (sha256, else md5), then link the conda packages with
-py-rattler, then install the wheels with uv (no resolution, no index). A prefix that existed before is refused
-unless `force` (then it is made to match the lock); a prefix created here is removed again if linking fails.
+Order: download and verify every conda package and wheel (sha256, and md5 for conda, each checked when
+present), then link the conda packages with py-rattler, then install the wheels with uv (no resolution, no
+index). A prefix that existed before is refused unless `force` (then it is made to match the lock); a prefix
+created here is removed again if linking fails.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from envgen.errors import OutsideFailure, Refusal
 from envgen.lock import conda as solver
-from envgen.lock.fetch import Fetcher
+from envgen.lock.fetch import Fetcher, safe_file_name
 from envgen.lock.read import LockedEnv
 
 
@@ -26,24 +26,22 @@ class Installed:
     pip: int
 
 
-def _check_md5(path: Path, md5: str, name: str) -> None:
-    if md5 and hashlib.md5(path.read_bytes()).hexdigest() != md5:
-        path.unlink(missing_ok=True)
-        raise OutsideFailure(f"hash mismatch for {name}: its md5 is not the locked {md5}",
-                             hint="the file on the server changed or was tampered with; nothing was installed")
-
-
 def fetch_all(env: LockedEnv, fetcher: Fetcher) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
-    """Verified local copies of every package file and wheel, before anything is installed."""
-    pkgs, wheels = fetcher.root / "pkgs", fetcher.root / "wheels"
-    conda_files = []
+    """Verified local copies of every package file and wheel, before anything is installed.
+
+    Every URL's file name is checked first, so a hostile one is refused before the first download; each file is
+    checked against every hash the lock carries (sha256 and, for conda, md5) before it is written."""
     for p in env.conda:
-        path = fetcher.file(p.url, p.sha256, pkgs)
-        if not p.sha256:
-            _check_md5(path, p.md5, p.file_name)
-        conda_files.append(path)
+        safe_file_name(p.url)
+    for w in env.pip:
+        safe_file_name(w.url)
+        if not w.sha256:
+            raise Refusal(f"{w.name} has no sha256 in {env.source}: a pip package is never installed unchecked",
+                          hint="re-create the lock with `envgen lock`")
+    pkgs, wheels = fetcher.root / "pkgs", fetcher.root / "wheels"
+    conda_files = tuple(fetcher.file(p.url, p.sha256, pkgs, md5=p.md5) for p in env.conda)
     wheel_files = tuple(fetcher.file(w.url, w.sha256, wheels) for w in env.pip)
-    return tuple(conda_files), wheel_files
+    return conda_files, wheel_files
 
 
 def install(env: LockedEnv, prefix: Path, fetcher: Fetcher, force: bool = False) -> Installed:

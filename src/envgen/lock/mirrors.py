@@ -9,25 +9,22 @@ else `mirrors.toml` in the user config folder) with a `[mirrors]` table of `"FRO
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING
 
 from envgen.errors import BadInput
+from envgen.redact import redact as mask
+from envgen.redact import strip_credentials
+
+if TYPE_CHECKING:
+    from envgen.lock.spec import LockSpec
 
 ENV_VAR = "ENVGEN_MIRRORS"
 FILE_VAR = "ENVGEN_MIRROR_FILE"
-_TOKEN = re.compile(r"/t/[^/]+/")  # conda channel tokens: https://host/t/<token>/channel
-
-
-def redact(url: str) -> str:
-    """The URL without user, password or conda token: what may be written to a lockfile or a message."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    path = _TOKEN.sub("/", parts.path)
-    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 
 
 def _norm(url: str) -> str:
@@ -49,15 +46,52 @@ class Mirrors:
 
     def unapply(self, url: str) -> str:
         """The canonical URL of a mirrored one (credentials removed); the longest matching mirror prefix wins."""
-        found = [(form, src) for src, dst in self.pairs for form in (dst, redact(dst))
+        found = [(form, src) for src, dst in self.pairs for form in (dst, strip_credentials(dst))
                  if url == form or url.startswith(form + "/")]
         if not found:
-            return redact(url)
+            return strip_credentials(url)
         form, src = max(found, key=lambda pair: len(pair[0]))
         return src + url[len(form):]
 
     def describe(self) -> list[str]:
-        return [f"{src} -> {redact(dst)}" for src, dst in self.pairs]
+        return [f"{src} -> {mask(dst)}" for src, dst in self.pairs]
+
+    def adding(self, pairs: tuple[tuple[str, str], ...]) -> Mirrors:
+        """These mappings as well (a configured mirror of the same prefix wins)."""
+        known = {src for src, _ in self.pairs}
+        merged = self.pairs + tuple(p for p in pairs if p[0] not in known)
+        return Mirrors(tuple(sorted(merged, key=lambda pair: len(pair[0]), reverse=True)))
+
+
+def _split(url: str, pairs: dict[str, str]) -> str:
+    """The canonical form of a URL that carries credentials, remembering where the credentials go."""
+    canonical = strip_credentials(url)
+    if canonical != url:
+        pairs[canonical.rstrip("/")] = url.rstrip("/")
+    return canonical
+
+
+def credentials_as_mirrors(spec: LockSpec) -> tuple[LockSpec, tuple[tuple[str, str], ...]]:
+    """The spec with canonical channel and index URLs, and (canonical, with credentials) pairs to download with.
+
+    A channel or index written with `user:password@`, a conda `/t/<token>/` or a `?token=` is locked, hashed and
+    written under its canonical URL; the credentials only ever travel as a mirror of it for this run (later runs
+    get them from netrc, the `ENVGEN_MIRRORS` variable or mirrors.toml, never from a committed file)."""
+    pairs: dict[str, str] = {}
+    platforms = []
+    for p in spec.platforms:
+        conda, pip = p.conda, p.pip
+        if conda is not None:
+            specs = tuple(_split(s.rpartition("::")[0], pairs) + "::" + s.rpartition("::")[2] if "::" in s else s
+                          for s in conda.specs)
+            conda = dataclasses.replace(conda, channels=tuple(_split(c, pairs) for c in conda.channels), specs=specs)
+        if pip is not None:
+            pip = dataclasses.replace(
+                pip, index_url=_split(pip.index_url, pairs) if pip.index_url else None,
+                extra_index_urls=tuple(_split(u, pairs) for u in pip.extra_index_urls),
+                find_links=tuple(_split(u, pairs) for u in pip.find_links))
+        platforms.append(dataclasses.replace(p, conda=conda, pip=pip))
+    return dataclasses.replace(spec, platforms=tuple(platforms)), tuple(sorted(pairs.items()))
 
 
 def parse_pair(text: str, where: str) -> tuple[str, str]:

@@ -16,8 +16,9 @@ from urllib.parse import unquote
 
 from envgen.compat import tomllib
 from envgen.errors import BadInput, OutsideFailure
-from envgen.lock.mirrors import Mirrors, redact
+from envgen.lock.mirrors import Mirrors
 from envgen.lock.records import LockedWheel
+from envgen.redact import redact as mask
 
 # conda subdir -> uv's --python-platform (a naming translation, not a compatibility fact)
 UV_PLATFORM = {"linux-64": "x86_64-manylinux_{glibc}", "linux-aarch64": "aarch64-manylinux_{glibc}",
@@ -112,15 +113,13 @@ def _wheels(data: dict[str, Any], platform: str, mirrors: Mirrors) -> list[Locke
 
 
 def _failure(job: PipJob, stderr: str, mirrors: Mirrors, offline: bool) -> Exception:
-    text = "\n".join(line for line in stderr.strip().splitlines() if line.strip())
-    for _src, dst in mirrors.pairs:  # never echo credentials of a mirror
-        text = text.replace(dst, redact(dst))
+    text = mask("\n".join(line for line in stderr.strip().splitlines() if line.strip()))  # uv echoes URLs
     where = job.index_url or "the default index"
     if any(marker.lower() in text.lower() for marker in _NETWORK):
         hint = ("run once without --offline to fill the cache" if offline else
                 "check your connection and proxy settings (HTTPS_PROXY), use a mirror (--mirror FROM=TO), "
                 "or run with --offline to use what is cached")
-        return OutsideFailure(f"uv could not read the pip index {redact(where)} for {job.platform}:\n{text}",
+        return OutsideFailure(f"uv could not read the pip index {mask(where)} for {job.platform}:\n{text}",
                               hint=hint)
     return BadInput(f"no {job.platform} pip environment (Python {job.python}) satisfies the request:\n{text}",
                     hint="loosen the pins above, or choose another --python or variant",

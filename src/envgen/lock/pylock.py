@@ -7,6 +7,7 @@ written, and read back with it for installs.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from envgen.models import MARKERS
 if TYPE_CHECKING:  # packaging.pylock is imported only when a pylock is validated
     from packaging.pylock import PackageSdist, PackageWheel, Pylock
 
-# conda subdir -> the PEP 508 environment of that target (a naming translation)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _q(text: str) -> str:
@@ -56,18 +57,54 @@ def validate(text: str, where: str) -> Pylock:
 
 
 def read_pylock(path: Path, platform: str) -> tuple[LockedWheel, ...]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}", hint="check the lockfile path") from None
-    lock = validate(text, str(path))
+    from envgen.fileio import read_text
+
+    return read_pylock_text(read_text(path, hint="check the lockfile path"), str(path), platform)
+
+
+def read_pylock_text(text: str, path: str, platform: str) -> tuple[LockedWheel, ...]:
+    lock = validate(text, path)
     out = []
     for pkg in lock.packages:
         files: list[PackageWheel | PackageSdist] = list(pkg.wheels or ()) or ([pkg.sdist] if pkg.sdist else [])
         if not files or not files[0].url:
             raise BadInput(f"{path}: package {pkg.name} has no file URL", hint="re-create it with `envgen lock`")
-        out.append(LockedWheel(str(pkg.name), str(pkg.version), files[0].url, files[0].hashes.get("sha256", ""),
-                               platform))
+        sha = files[0].hashes.get("sha256", "")
+        if not _SHA256.fullmatch(sha):
+            raise BadInput(f"{path}: package {pkg.name} carries no sha256 (a pip package is never installed "
+                           "unchecked)", hint="re-create it with `envgen lock`")
+        out.append(LockedWheel(str(pkg.name), str(pkg.version), files[0].url, sha, platform))
+    return tuple(out)
+
+
+def wheel_records(wheels: tuple[LockedWheel, ...]) -> tuple[list[tuple[str, ...]], list[str]]:
+    """The package records of a pylock or requirements file (what its integrity digest covers), and names."""
+    return [(w.name, w.version, w.sha256) for w in wheels], [w.name for w in wheels]
+
+
+_REQ = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+?)\s*\\?$")
+_HASH = re.compile(r"^--hash=sha256:(?P<sha>[0-9a-f]{64})$")
+
+
+def read_requirements_text(text: str, path: str, platform: str) -> tuple[LockedWheel, ...]:
+    """The pinned, hashed lines of a requirements file envgen wrote (`name==version \\` + `--hash=sha256:`)."""
+    out: list[LockedWheel] = []
+    pending: tuple[str, str] | None = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", "--index-url", "--extra-index-url", "--find-links")):
+            continue
+        if (m := _HASH.match(line)) and pending is not None:
+            out.append(LockedWheel(pending[0], pending[1], "", m.group("sha"), platform))
+            pending = None
+        elif (m := _REQ.match(line)) and pending is None:
+            pending = (m.group("name"), m.group("version"))
+        else:
+            raise BadInput(f"{path}:{number}: not a hashed requirement line: {line[:80]!r}",
+                           hint="envgen writes `name==version \\` followed by `--hash=sha256:...`; re-create it with "
+                                "`envgen lock`")
+    if pending is not None:
+        raise BadInput(f"{path}: {pending[0]}=={pending[1]} has no --hash line", hint="re-create it with `envgen lock`")
     return tuple(out)
 
 
