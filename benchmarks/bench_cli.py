@@ -45,6 +45,25 @@ def main() -> None:
     subprocess.run(cases["envgen matrix --torch 2.13.0"], capture_output=True, env=env, check=False)
     cold = time.perf_counter() - t0
     print(f"{'envgen matrix --torch 2.13.0, matrix cache off':45s} {cold * 1000:7.1f} ms  = {cold / ref:5.1f} x")
+    matrix_load()
+
+
+def matrix_load() -> None:
+    """In-process `load_matrix()`: from the warm JSON cache (checked on the way in) beside a fresh parse."""
+    from envgen.matrix import load_matrix
+
+    load_matrix()  # write the cache if it is missing
+    samples = []
+    for _ in range(RUNS):
+        t0 = time.perf_counter()
+        load_matrix()
+        samples.append(time.perf_counter() - t0)
+    warm = statistics.median(samples)
+    t0 = time.perf_counter()
+    load_matrix(use_cache=False)
+    cold = time.perf_counter() - t0
+    name = "load_matrix() in-process, warm cache"
+    print(f"{name:45s} {warm * 1000:7.1f} ms  (parsing the YAML: {cold * 1000:.0f} ms, {cold / warm:.0f} x)")
 
 
 if __name__ == "__main__":

@@ -311,3 +311,49 @@ def test_timeout_must_be_a_positive_number(capsys, tmp_path, value):
     res = run(capsys, "lock", *BASE, "-o", str(tmp_path / "l"), "--timeout", value)
     assert res.code == 2 and "--timeout" in res.err and "hint:" in res.err
     assert not (tmp_path / "l").exists()
+
+
+# -- fuzz: every lock reader, driven as a user drives it -------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "locks" / "example-2.5.1-cu118"
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
+    """A committed lockfile with random damage: cut, lines dropped or repeated, bytes overwritten or inserted."""
+    name = draw(st.sampled_from(["conda-lock.yml", "conda-linux-64.lock", "pixi.lock"]))
+    data = bytearray((EXAMPLE / name).read_bytes())
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["cut", "drop", "repeat", "overwrite", "insert"]))
+        at = draw(st.integers(0, max(0, len(data) - 1)))
+        if kind == "cut":
+            del data[at:]
+        elif kind in ("drop", "repeat"):
+            start = data.rfind(b"\n", 0, at) + 1
+            end = data.find(b"\n", at) + 1 or len(data)
+            data[start:end] = b"" if kind == "drop" else data[start:end] * 2
+        else:
+            blob = draw(st.binary(min_size=1, max_size=12) | st.sampled_from(
+                [b"\n- name: x\n", b": [", b"\xff\xfe", b"*a", b"&a [*a, *a]", b"\x00", b"version: 2\n"]))
+            data[at:at + (len(blob) if kind == "overwrite" else 0)] = blob
+    return name, bytes(data)
+
+
+@given(case=mutated())
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_damaged_lock_is_refused_in_words(capsys, tmp_path, case):
+    name, data = case
+    folder = tmp_path / "lock"
+    folder.mkdir(exist_ok=True)
+    for other in EXAMPLE.iterdir():
+        (folder / other.name).write_bytes(other.read_bytes())
+    (folder / name).write_bytes(data)
+    prefix = tmp_path / "prefix"
+    prefix.mkdir(exist_ok=True)
+    for target in (folder, folder / name):
+        res = run(capsys, "verify", str(target), "--prefix", str(prefix), "--platform", "linux-64")
+        assert "Traceback" not in res.err
+        assert res.code in (1, 2), res.err
+        if res.code == 2:
+            assert res.err.startswith("error: ") and "\nhint: " in res.err, res.err
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in EXAMPLE.iterdir())

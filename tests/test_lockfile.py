@@ -11,8 +11,9 @@ from envgen.errors import BadInput, OutsideFailure
 from envgen.lock import condalock, explicit, pylock
 from envgen.lock import engine as lockfile
 from envgen.lock.fetch import Fetcher
-from envgen.lock.mirrors import load_mirrors, redact
+from envgen.lock.mirrors import load_mirrors
 from envgen.lock.spec import CondaPart, LockSpec, PipPart, PlatformSpec, input_hash, virtual_for
+from envgen.redact import strip_credentials as redact
 from tests.support.lockenv import mirror_pairs, server
 
 PT, MAIN = "https://conda.anaconda.org/pytorch", "https://repo.anaconda.com/pkgs/main"

@@ -81,7 +81,7 @@ def test_cache_follows_the_files(mdir, tmp_path, monkeypatch):
     monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("ENVGEN_MATRIX_CACHE")
     first = load_matrix(mdir)
-    assert list((tmp_path / "cache" / "matrix").glob("*.pickle"))
+    assert list((tmp_path / "cache" / "matrix").glob("*.json"))
     again = load_matrix(mdir)
     assert again.digest == first.digest
     _edit(mdir / "cuda.yaml", 'linux: "440.33"', 'linux: "440.34"')
@@ -94,7 +94,7 @@ def test_corrupt_cache_is_rebuilt(mdir, tmp_path, monkeypatch):
     monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("ENVGEN_MATRIX_CACHE")
     m = load_matrix(mdir)
-    for f in (tmp_path / "cache" / "matrix").glob("*.pickle"):
+    for f in (tmp_path / "cache" / "matrix").glob("*.json"):
         f.write_bytes(b"garbage")
     assert load_matrix(mdir).digest == m.digest
 

@@ -7,6 +7,7 @@ file went wrong.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,7 @@ def parse(path: Path) -> CondaLock:
     return parse_text(read_text(path, hint="check the lockfile path"), str(path))
 
 
+@functools.lru_cache(maxsize=16)  # pure; a folder is checked, then one of its files loaded
 def parse_text(text: str, where_file: str) -> CondaLock:
     from envgen.fileio import parse_yaml
 

@@ -3,6 +3,7 @@ dependencies first, so `conda create --file` (and `conda-lock install`) link the
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def parse(path: Path) -> tuple[str, tuple[tuple[str, str], ...]]:
     return parse_text(read_text(path, hint="check the lockfile path"), str(path))
 
 
+@functools.lru_cache(maxsize=16)  # pure; a folder is checked, then one of its files loaded
 def parse_text(text: str, path: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     platform, seen, out = "", False, []
     for number, line in enumerate(text.splitlines(), 1):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
-import pickle
 from pathlib import Path
 
 from envgen import __version__
-from envgen.errors import BadInput, MatrixError
+from envgen.errors import BadInput, MatrixError, OutsideFailure
+from envgen.matrix import cache as stored
 from envgen.matrix.model import Matrix
 
 FILES = ("sources.yaml", "channels.yaml", "cuda.yaml", "gpus.yaml", "gpu_models.yaml", "constraints.yaml",
@@ -45,15 +46,11 @@ def load_matrix(directory: str | os.PathLike[str] | None = None, *, use_cache: b
     digest = hashlib.sha256(__version__.encode() + _code_fingerprint() + b"".join(
         name.encode() + b"\0" + data for name, data in texts.items())).hexdigest()
     cache = _cache_path(digest) if use_cache else None
-    if cache is not None and cache.is_file():
-        try:
-            with cache.open("rb") as handle:
-                matrix = pickle.load(handle)
-            if isinstance(matrix, Matrix) and matrix.digest == digest:
-                # the cache is keyed by content: the same files may sit in another folder now
-                return dataclasses.replace(matrix, directory=str(folder))
-        except Exception:  # noqa: BLE001, S110 - a stale or broken cache (any unpickling error) is rebuilt
-            pass
+    if cache is not None:
+        cached = stored.read(cache, digest)  # None when missing, broken, planted or stale: never an error
+        if cached is not None:
+            # the cache is keyed by content: the same files may sit in another folder now
+            return dataclasses.replace(cached, directory=str(folder))
     matrix = _parse(folder, texts, digest)
     if cache is not None:
         _store(cache, matrix)
@@ -106,22 +103,24 @@ def _parse(folder: Path, texts: dict[str, bytes], digest: str) -> Matrix:
 
 
 def _cache_path(digest: str) -> Path | None:
+    """Where the matrix of `digest` is cached: JSON checked on the way in (`matrix.cache`), never a pickle.
+
+    Files of the old pickle cache (`<digest>.pickle`) beside it are never read again.
+    """
     if os.environ.get("ENVGEN_NO_CACHE"):
         return None
+    name = f"{digest[:32]}.json"
     if os.environ.get("ENVGEN_MATRIX_CACHE"):  # keyed by content, so it may be shared (tests share one)
-        return Path(os.environ["ENVGEN_MATRIX_CACHE"]) / f"{digest[:32]}.pickle"
+        return Path(os.environ["ENVGEN_MATRIX_CACHE"]) / name
     base = os.environ.get("ENVGEN_CACHE_DIR")
     if not base:
         from platformdirs import user_cache_dir
 
         base = user_cache_dir("envgen", appauthor=False)
-    return Path(base) / "matrix" / f"{digest[:32]}.pickle"
+    return Path(base) / "matrix" / name
 
 
 def _store(path: Path, matrix: Matrix) -> None:
-    try:
-        from envgen.fileio import write_atomic
-
-        write_atomic(path, pickle.dumps(matrix, protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception:  # noqa: BLE001, S110 - a cache that cannot be written only costs time
-        pass
+    # a cache that cannot be written (or would not read back equal) only costs time
+    with contextlib.suppress(OutsideFailure, ValueError):
+        stored.write(path, matrix)
