@@ -1,21 +1,53 @@
-"""Atomic writes and the header every generated file carries."""
+"""Atomic writes, the header every generated file carries, and reading users' files with limits.
+
+Everything read from outside goes through `read_text` / `read_stream` (a size cap, strict UTF-8) and
+`parse_yaml` / `parse_json` (nesting depth, aliases, number sizes): a hostile or careless file is `BadInput`
+naming it, never a hang, a memory blow-up or a traceback.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import stat
 import tempfile
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from envgen import __version__
 from envgen.errors import BadInput, OutsideFailure
 
+MAX_BYTES = 64 * 1024 * 1024  # no listing, report, environment.yml or lockfile a user hands envgen comes close
+MAX_DEPTH = 100  # nesting of YAML/JSON collections (envgen's inputs need fewer than 10)
+MAX_ALIASES = 1_000  # YAML aliases in one document
+MAX_EXPANDED = 100_000  # values a YAML document may hold once its aliases are expanded ("billion laughs")
+MAX_INT_CHARS = 1_000  # characters of one integer (Python refuses to print ints over 4,300 digits)
+_MAX_INT_BITS = 4_300 * 3  # about 3,900 decimal digits: anything bigger cannot come from a real file
+_LIMIT_HINT = "envgen reads listings, reports and environment files; this does not look like one"
+
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# C0 controls (tab kept), DEL, C1 controls (U+0085 NEL among them), and the Unicode line and paragraph separators:
+# the characters that end a line for YAML, Python's splitlines or a terminal; lone surrogates (a file name that is
+# not UTF-8) cannot be written at all
+_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")  # and lone surrogates
+
+
+def one_line(text: str) -> str:
+    """`text` with every line-breaking or control character escaped (`\\n`, `\\x85`, `\\u2028`)."""
+    return _BREAKING.sub(_escape_char, text)
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    char = m[0]
+    named = {"\n": "\\n", "\r": "\\r"}.get(char)
+    return named or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
 
 
 def header(comment: str, *, input_hash: str, command: str, title: str = "") -> str:
@@ -26,7 +58,7 @@ def header(comment: str, *, input_hash: str, command: str, title: str = "") -> s
         f"regenerate: {command}",
     ]
     # a value with a line break (a path, say) must not end the comment and leave the rest as file content
-    return "".join(f"{comment} {part}\n" for line in lines for part in re.split(r"\r\n|\r|\n", line))
+    return "".join(f"{comment} {one_line(line)}\n" for line in lines)
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -62,22 +94,210 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
+# --- reading ------------------------------------------------------------------------------------------
 def read_text(path: Path | str, hint: str) -> str:
-    """A user's file as text; a file that cannot be read is bad input naming it."""
+    """A user's file as text, read with a bound (never trusting its reported size: /dev/zero, a pipe); a file
+    that cannot be read, is over `MAX_BYTES` or is not UTF-8 is bad input naming it."""
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", hint=hint) from None
+        with open(path, "rb") as handle:
+            raw = _bounded(handle, str(path))
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}", hint=hint) from None
+    return decode(raw, str(path))
+
+
+def read_stream(stream: IO[bytes], where: str) -> str:
+    """Text from a binary stream (stdin), with the same limits as `read_text`."""
+    try:
+        raw = _bounded(stream, where)
+    except OSError as exc:
+        raise BadInput(f"cannot read {where}: {exc.strerror or exc}", hint="pipe the text in, or pass a file") from None
+    return decode(raw, where)
+
+
+def _bounded(handle: IO[bytes], where: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BYTES:
+        chunk = handle.read(min(1 << 20, MAX_BYTES + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    raise BadInput(f"{where}: larger than {MAX_BYTES // (1024 * 1024)} MiB; envgen reads at most that much",
+                   hint="pass the listing, report or environment file itself (they are far smaller)")
+
+
+def decode(raw: bytes, where: str) -> str:
+    """UTF-8 text (a byte-order mark dropped); anything else is bad input naming the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf16 = " (it looks like UTF-16)" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else ""
+        raise BadInput(f"{where}: not UTF-8 text{utf16}: byte 0x{raw[exc.start]:02x} at offset {exc.start}",
+                       hint="save it as UTF-8 (PowerShell: `... | Out-File -Encoding utf8 FILE`)") from None
+
+
+class _Limit(Exception):
+    """A limit of the YAML/JSON readers was passed (raised inside ruamel's scanner and composer)."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def _at(where: str, line: int | None) -> str:
+    return f"{where} (line {line})" if line is not None else where
 
 
 def parse_yaml(text: str, where: str, hint: str, typ: str = "safe") -> Any:
-    """YAML from a user's file; a syntax error is bad input saying where (`typ="base"` keeps scalars as text)."""
+    """YAML from a user's file; a syntax error or a passed limit is bad input saying where (`typ="base"` keeps
+    scalars as text). Limits: `MAX_DEPTH` nesting, `MAX_ALIASES` aliases expanding to at most `MAX_EXPANDED`
+    values, integers of at most `MAX_INT_CHARS` characters."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    scanner, composer = _limited_yaml()
+    yaml = YAML(typ=typ, pure=True)  # pure: the C parser would bypass the limited scanner
+    yaml.Scanner = scanner
+    yaml.Composer = composer
     try:
-        return YAML(typ=typ).load(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a reused anchor is legal YAML; ruamel would warn on stderr
+            data = yaml.load(text)
+    except _Limit as exc:
+        raise BadInput(f"{_at(where, exc.line)}: {exc.message}", hint=_LIMIT_HINT) from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise BadInput(f"{where}: not valid YAML{line}: {str(exc).splitlines()[0]}", hint=hint) from None
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise BadInput(f"{where}: not valid YAML{line}: {first}", hint=hint) from None
+    except Exception as exc:  # noqa: BLE001 - ruamel fails on some malformed input with IndexError, ValueError ...
+        problem = one_line(str(exc))[:200]
+        raise BadInput(f"{where}: not valid YAML: {type(exc).__name__}: {problem}", hint=hint) from None
+    _check_values(data, where)
+    return data
+
+
+def parse_json(text: str, where: str, hint: str) -> Any:
+    """JSON from a user's file (a listing, a report); a syntax error or a passed limit (`MAX_DEPTH`,
+    `MAX_INT_CHARS`) is bad input saying where."""
+    import json
+
+    try:
+        data = json.loads(text, parse_int=_json_int)
+    except _Limit as exc:
+        raise BadInput(f"{where}: {exc.message}", hint=_LIMIT_HINT) from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{where}: not valid JSON (line {exc.lineno}): {exc.msg}", hint=hint) from None
+    except RecursionError:
+        raise BadInput(f"{where}: nested deeper than {MAX_DEPTH} levels", hint=_LIMIT_HINT) from None
+    except ValueError as exc:
+        raise BadInput(f"{where}: not valid JSON: {exc}", hint=hint) from None
+    _check_values(data, where)
+    return data
+
+
+def _json_int(text: str) -> int:
+    if len(text) > MAX_INT_CHARS:
+        raise _Limit(f"a number of {len(text)} digits (at most {MAX_INT_CHARS})")
+    return int(text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_values(data: Any, where: str) -> None:
+    """Refuse what the parsers let through but nothing downstream can use: nesting past `MAX_DEPTH` (or a
+    collection that contains itself), integers too large to print, text with lone surrogates (not encodable)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise BadInput(f"{where}: text with an unpaired surrogate ({value[:40]!r})",
+                               hint="the file must hold valid Unicode text")
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            if value.bit_length() > _MAX_INT_BITS:
+                raise BadInput(f"{where}: a number too large to be real ({value.bit_length()} bits)", hint=_LIMIT_HINT)
+        elif isinstance(value, (dict, list, tuple, set)):
+            if depth >= MAX_DEPTH:
+                raise BadInput(f"{where}: nested deeper than {MAX_DEPTH} levels", hint=_LIMIT_HINT)
+            items = [x for kv in value.items() for x in kv] if isinstance(value, dict) else list(value)
+            stack.extend((item, depth + 1) for item in items)
+
+
+@functools.cache
+def _limited_yaml() -> tuple[Any, Any]:
+    """ruamel's scanner and composer with envgen's limits (made on first use: ruamel is imported lazily)."""
+    from ruamel.yaml.composer import Composer
+    from ruamel.yaml.events import AliasEvent
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+    from ruamel.yaml.scanner import Scanner
+
+    class LimitedScanner(Scanner):
+        """Refuses deep nesting while scanning: ruamel's scanner is quadratic in the depth of `[[[[...`."""
+
+        def fetch_flow_collection_start(self, token_class: Any, to_push: str) -> None:
+            if self.flow_level >= MAX_DEPTH:
+                raise _Limit(f"nested deeper than {MAX_DEPTH} levels", self.reader.line + 1)
+            super().fetch_flow_collection_start(token_class, to_push)
+
+        def add_indent(self, column: int) -> bool:
+            if len(self.indents) >= MAX_DEPTH:
+                raise _Limit(f"nested deeper than {MAX_DEPTH} levels", self.reader.line + 1)
+            result: bool = super().add_indent(column)
+            return result
+
+    class LimitedComposer(Composer):
+        """Counts depth and aliases, refuses huge integers, and measures the document with aliases expanded."""
+
+        def compose_document(self) -> Any:
+            self.envgen_depth = 0
+            self.envgen_aliases = 0
+            node = super().compose_document()
+            if self.envgen_aliases:
+                _expanded_size(node, {}, MappingNode, SequenceNode)
+            return node
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.parser.check_event(AliasEvent):
+                self.envgen_aliases += 1
+                if self.envgen_aliases > MAX_ALIASES:
+                    raise _Limit(f"more than {MAX_ALIASES} aliases", self.parser.peek_event().start_mark.line + 1)
+                return super().compose_node(parent, index)
+            self.envgen_depth += 1
+            if self.envgen_depth > MAX_DEPTH:
+                raise _Limit(f"nested deeper than {MAX_DEPTH} levels", self.parser.peek_event().start_mark.line + 1)
+            node = super().compose_node(parent, index)
+            self.envgen_depth -= 1
+            if isinstance(node, ScalarNode) and len(node.value) > MAX_INT_CHARS and \
+                    str(getattr(node.tag, "value", node.tag)).endswith(":int"):
+                raise _Limit(f"a number of {len(node.value)} characters (at most {MAX_INT_CHARS})",
+                             node.start_mark.line + 1)
+            return node
+
+    return LimitedScanner, LimitedComposer
+
+
+def _expanded_size(node: Any, sizes: dict[int, int], mapping: Any, sequence: Any) -> int:
+    """How many values `node` holds with every alias expanded; refuses more than `MAX_EXPANDED`, and an alias
+    to a collection that contains it (the data would be infinite)."""
+    key = id(node)
+    if key in sizes:
+        if sizes[key] < 0:
+            raise _Limit("an alias refers to a collection that contains it", node.start_mark.line + 1)
+        return sizes[key]
+    sizes[key] = -1
+    total = 1
+    if isinstance(node, (mapping, sequence)):
+        children = [x for pair in node.value for x in pair] if isinstance(node, mapping) else list(node.value)
+        for child in children:
+            total += _expanded_size(child, sizes, mapping, sequence)
+            if total > MAX_EXPANDED:
+                raise _Limit(f"aliases expand to more than {MAX_EXPANDED} values", node.start_mark.line + 1)
+    sizes[key] = total
+    return total

@@ -67,13 +67,13 @@ def main(argv: list[str] | None = None) -> None:
 
 def _run(argv: list[str] | None) -> int:
     """Run the app and return the exit code; the handled exception is gone once this returns (see `_release`)."""
+    from envgen.cli._common import report_error
+
     try:
         code = app(args=argv, prog_name="envgen", standalone_mode=False)
         return code if isinstance(code, int) else 0  # typer.Exit(N) is returned, not raised, without standalone mode
     except EnvgenError as exc:
-        from envgen.cli._common import report_error
-
-        report_error(exc)
+        report_error(exc, default_hint=f"see '{_command_path(argv)} --help'")
         return int(exc.exit_code)
     except typer.Exit as exc:
         return int(exc.exit_code)
@@ -85,9 +85,34 @@ def _run(argv: list[str] | None) -> int:
         return 130
     except Exception as exc:  # click's usage errors and friends
         if isinstance(exc, _click_exceptions()):
-            exc.show()
+            report_error(_usage_error(exc, argv))
             return int(ExitCode.BAD_INPUT)
         raise
+
+
+def _usage_error(exc: _ClickException, argv: list[str] | None) -> EnvgenError:
+    """A click usage error (unknown option, missing value, bad choice, extra argument ...) in envgen's words:
+    its message, and a hint naming the `--help` of the command it was meant for."""
+    from envgen.errors import BadInput
+
+    ctx = getattr(exc, "ctx", None)
+    path = str(getattr(ctx, "command_path", "") or "") or _command_path(argv)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `envgen` alone, or a group without its command
+        names = ", ".join(sorted(c.name for c in app.registered_commands if c.name))
+        return BadInput(f"no command given to {path}", hint=f"see '{path} --help'; commands: {names}")
+    return BadInput(exc.format_message(), hint=f"see '{path} --help'")
+
+
+def _command_path(argv: list[str] | None) -> str:
+    """`envgen` and the command the arguments name (`envgen lock`), for hints; click may not have got that far."""
+    args = sys.argv[1:] if argv is None else argv
+    names = {c.name for c in app.registered_commands}
+    for arg in args:
+        if arg in names:
+            return f"envgen {arg}"
+        if not arg.startswith("-"):
+            break
+    return "envgen"
 
 
 def _release() -> None:
@@ -104,7 +129,7 @@ def _release() -> None:
 class _ClickException(Protocol):
     """What the error boundary uses of click's ClickException (click's own class or typer's vendored copy)."""
 
-    def show(self) -> None: ...
+    def format_message(self) -> str: ...
 
 
 def _click_exceptions() -> tuple[type[_ClickException], ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -57,18 +58,44 @@ def console(stderr: bool = False) -> Console:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """JSON on stdout, with every URL secret masked (`envgen.redact.redact_data`)."""
+    from envgen.redact import redact_data
+
+    sys.stdout.write(json.dumps(redact_data(data), indent=2, sort_keys=False, default=str) + "\n")
 
 
 def note(message: str) -> None:
-    """A diagnostic line on stderr."""
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    """A diagnostic line on stderr (secrets masked, control characters escaped)."""
+    sys.stderr.write(clean(message.rstrip("\n")) + "\n")
 
 
-def report_error(exc: EnvgenError) -> None:
-    sys.stderr.write(f"error: {exc.message}\n")
-    if exc.hint:
-        sys.stderr.write(f"hint: {exc.hint}\n")
+def report_error(exc: EnvgenError, default_hint: str | None = None) -> None:
+    """The `error:` and `hint:` lines of the CLI boundary; every error has a hint (`default_hint` when the error
+    brings none). Text passes `clean`: no URL secret and no terminal control sequence reaches the terminal."""
+    sys.stderr.write(f"error: {clean(exc.message)}\n")
+    hint = exc.hint or default_hint
+    if hint:
+        sys.stderr.write(f"hint: {clean(hint)}\n")
+
+
+# control characters a message may carry from its input (a file name, a value): escaped, so they cannot move the
+# cursor, recolour the terminal or fake a line; line feeds and tabs stay (messages may list problems line by line)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean(text: str) -> str:
+    """`text` fit for the terminal: URL secrets masked (`envgen.redact.redact`), control characters escaped."""
+    from envgen.redact import redact
+
+    escaped = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+    return redact(escaped)
+
+
+def markup(text: str) -> str:
+    """User text for a rich table or line: `clean`, then rich's markup escaped (`[/bold]` stays text)."""
+    from rich.markup import escape
+
+    return escape(clean(text))
 
 
 def auto_detect() -> AutoDetect:

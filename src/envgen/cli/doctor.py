@@ -42,45 +42,61 @@ def doctor(
         seen = "\n".join(t for t in (facts.error, error) if t)
         facts = merge(type(facts)(error=seen), facts)
     findings = diagnose(matrix, facts)
+    crashed = None if from_ else _import_crash(facts)
     if json_out:
         common.print_json({"findings": [f.to_json() for f in findings], "facts": to_json(facts)})
     else:
-        _print_findings(findings, facts)
-    raise typer.Exit(1 if findings else 0)
+        _print_findings(findings, facts, crashed)
+    raise typer.Exit(1 if findings or crashed else 0)
 
 
 def _reports(paths: list[str]) -> Facts:
     from envgen.doctor.facts import merge
     from envgen.doctor.reports import parse_report, read_report
+    from envgen.fileio import read_stream
 
-    parts = [parse_report(sys.stdin.read(), "<stdin>") if p == "-" else read_report(p) for p in paths]
+    parts = [parse_report(read_stream(sys.stdin.buffer, "<stdin>"), "<stdin>") if p == "-" else read_report(p)
+             for p in paths]
     return merge(*parts)
 
 
 def _probe(python: str | None, matrix_dir: str) -> Facts:
     from envgen.doctor.probe import probe
+    from envgen.errors import BadInput
 
+    hint = "give --python the path of a Python interpreter (e.g. .venv/bin/python, or `which python3`)"
     if python is not None:
         import shutil
 
         found = shutil.which(python)
         if found is None:
-            from envgen.errors import BadInput
-
-            raise BadInput(f"no interpreter at {python!r}", hint="give --python the path of a python executable")
+            raise BadInput(f"no interpreter at {python!r}", hint=hint)
         python = found
-    return probe(python=python, matrix_dir=matrix_dir)
+    facts = probe(python=python, matrix_dir=matrix_dir)
+    if python is not None and facts.python_prefix is None:  # it could not be examined: saying nothing would lie
+        why = facts.unknown.get("python_prefix") or f"cannot run {python}"
+        raise BadInput(f"cannot examine {python}: {why.removeprefix(f'cannot run {python}: ')}", hint=hint)
+    return facts
 
 
-def _print_findings(findings: list[Finding], facts: Facts) -> None:
+def _import_crash(facts: Facts) -> str | None:
+    """What importing torch did when it failed other than by torch being absent (crash, exception, hang)."""
+    if facts.torch_error and not facts.torch_error.startswith("ModuleNotFoundError"):
+        return facts.torch_error
+    return None
+
+
+def _print_findings(findings: list[Finding], facts: Facts, crashed: str | None) -> None:
+    say = common.clean  # facts come from the user's machine and files: secrets masked, control characters escaped
     if not findings:
-        typer.echo("no problems found")
+        typer.echo(f"no known cause found, but importing torch failed: {say(crashed)}" if crashed
+                   else "no problems found")
     for i, f in enumerate(findings, 1):
-        typer.echo(f"{i}. [{f.severity}] {f.cause}: {f.message}")
+        typer.echo(say(f"{i}. [{f.severity}] {f.cause}: {f.message}"))
         if f.evidence:
-            typer.echo("   evidence: " + "; ".join(f"{k}={_short(v)}" for k, v in f.evidence.items()))
+            typer.echo(say("   evidence: " + "; ".join(f"{k}={_short(v)}" for k, v in f.evidence.items())))
         for cmd in f.fix:
-            typer.echo(f"   fix: {cmd}")
+            typer.echo(say(f"   fix: {cmd}"))
     for key, why in sorted(facts.unknown.items()):
         common.note(f"unknown {key}: {why}")
 

@@ -35,11 +35,13 @@ def env(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.compile.manifests import render_environment_yml, render_requirements
+    from envgen.compile.manifests import check_env_name, render_environment_yml, render_requirements
     from envgen.compile.resolve import resolve
     from envgen.compile.selection import build_requests
     from envgen.fileio import write_atomic
 
+    if name is not None:
+        check_env_name(name)  # before anything else: it is written into environment.yml
     matrix = common.load(matrix_dir)
     requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, xpu=xpu, python=python,
                               platforms=platform, installer=installer, channel=channel, with_=with_,

@@ -68,6 +68,7 @@ def migrate(
     regen = _regenerate(from_ or [], current, fmt, to, torch, cuda, rocm, cpu, python, plat, installer, channel,
                         sh, name, prefix, out)
     text = scripts.render(result, sh, regenerate=regen, input_hash=snap.digest)  # refuses unsafe values
+    text = _no_url_secrets(text)
     _present(result, text, sh, out, json_out, snap)
     if result.pending:
         raise typer.Exit(1)
@@ -176,15 +177,27 @@ def _table(result: Plan, written: bool) -> None:
     from rich.table import Table
 
     con = common.console()
+    mark = common.markup  # every value may come from the user's files: rich markup in it stays text
     if not result.steps:
-        con.print(f"already on the target: {result.target.description}; nothing to do")
+        con.print(f"already on the target: {mark(result.target.description)}; nothing to do")
         return
-    table = Table(title=f"migrate to {result.target.description}", show_lines=False)
+    table = Table(title=f"migrate to {mark(result.target.description)}", show_lines=False)
     for col in ("#", "step", "packages", "command", "why"):
         table.add_column(col, overflow="fold")
     for i, step in enumerate(result.steps, 1):
         cmd = shlex.join(step.argv) + (f" > {step.stdout}" if step.stdout else "")
-        table.add_row(str(i), step.kind, " ".join(step.packages), cmd, step.reason)
+        table.add_row(str(i), mark(step.kind), mark(" ".join(step.packages)), mark(cmd), mark(step.reason))
     con.print(table)
     if not written:
         common.note("pass -o FILE to write the script (or -o - to print it); envgen never runs it")
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]+")
+
+
+def _no_url_secrets(text: str) -> str:
+    """The script with any credential still inside a URL masked. The readers already drop credentials from every
+    URL they keep; this is the last guard. Only URLs are touched, so a folder named `t` in a path stays intact."""
+    from envgen.redact import redact
+
+    return _URL.sub(lambda m: redact(m[0]), text)

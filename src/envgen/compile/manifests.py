@@ -7,10 +7,22 @@ import re
 from dataclasses import dataclass
 
 from envgen.compile.stack import Pin, Stack
+from envgen.errors import BadInput
 from envgen.fileio import header, sha256_text
 from envgen.models import MARKERS
 
 _PLAIN = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.=<>!~,*+-]*$")
+# conda refuses "/", " ", ":" and "#" in environment names (PREFIX_NAME_DISALLOWED_CHARS in conda/base/constants.py,
+# checked by validate_prefix_name in conda/base/context.py and PrefixData.validate_name in conda/core/prefix_data.py)
+# and "base"/"root" for a new environment (RESERVED_ENV_NAMES). The name is also a folder under envs/ on every OS,
+# so envgen refuses as well what Windows forbids in folder names (\ < > " | ? *), every other whitespace or
+# control character (a line break would end the YAML value), "." and "..", and a leading "-" (it reads as an
+# option to `conda activate`).
+_ENV_NAME_BAD = re.compile(r"[/:#\\<>\"|?*\s\x00-\x1f\x7f-\x9f\u2028\u2029]")
+RESERVED_ENV_NAMES = ("base", "root")
+# plain YAML scalars that a YAML reader would not give back as that text (booleans, null, numbers)
+_NOT_TEXT = re.compile(r"^(?:[-+]?[0-9][0-9_.:eE+-]*|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)|~|null|Null|NULL|"
+                       r"y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +59,22 @@ def _env_header(stacks: list[Stack], command: str, plats: list[str]) -> str:
     return text + f"# platforms: {', '.join(plats)}\n"
 
 
+def check_env_name(name: str) -> str:
+    """A name for a new conda environment, or `BadInput` saying which character or word conda would refuse."""
+    bad = _ENV_NAME_BAD.search(name)
+    problem = (f"contains {bad[0]!r}" if bad else "is empty" if not name else
+               "is reserved by conda" if name in RESERVED_ENV_NAMES else
+               "is not a folder name" if name in (".", "..") else "starts with '-'" if name.startswith("-") else
+               "is longer than 200 characters" if len(name) > 200 else None)
+    if problem:
+        raise BadInput(f"invalid conda environment name {name!r}: it {problem}",
+                       hint="conda environment names cannot contain / \\ : # spaces or control characters; "
+                            "use letters, digits, _ . - (e.g. torch-2-cu121)")
+    return name
+
+
 def _env_body(stack: Stack, name: str | None) -> str:
-    lines = [f"name: {name or default_env_name(stack)}", "channels:"]
+    lines = [f"name: {_yaml_text(check_env_name(name) if name is not None else default_env_name(stack))}", "channels:"]
     lines += [f"  - {c}" for c in stack.channels]
     if stack.route.override_channels:
         lines.append("  - nodefaults")
@@ -76,7 +102,22 @@ def _why(pin: Pin) -> str:
 def _yaml_scalar(text: str) -> str:
     if _PLAIN.match(text) and not text.startswith(("*", "-", "=")):
         return text
-    return "'" + text.replace("'", "''") + "'"
+    return _quoted(text)
+
+
+def _yaml_text(text: str) -> str:
+    """`text` as a YAML scalar that reads back as this very text: plain when safe, else quoted."""
+    if _PLAIN.match(text) and not text.startswith(("*", "-", "=", ".")) and not _NOT_TEXT.match(text):
+        return text
+    return _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    """Single-quoted; double-quoted with escapes when the text holds a character a single-quoted scalar cannot
+    carry (a line break, a control character), so no value can end its line and start a key."""
+    if text.isprintable():
+        return "'" + text.replace("'", "''") + "'"
+    return json.dumps(text)  # JSON's escapes are YAML's: "\n", "\u2028"
 
 
 def render_requirements(stacks: list[Stack], command: str) -> list[Manifest]:

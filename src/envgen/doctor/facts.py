@@ -7,6 +7,7 @@ facts file are unknown facts, never guesses; unknown keys are an error naming th
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,12 +133,18 @@ def to_json(facts: Facts) -> dict[str, Any]:
             value = {n: _package_json(p) for n, p in sorted(value.items())}
         elif isinstance(value, tuple):
             value = list(value)
+        elif key == "env":
+            value = {k: "***" if _SECRET_VAR.search(k) else v for k, v in sorted(value.items())}
         elif isinstance(value, dict):
             value = {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(value.items())}
         data[key] = value
     if facts.unknown:
         data["unknown"] = dict(sorted(facts.unknown.items()))
     return data
+
+
+# environment variables whose whole value is a secret (URLs in the others are masked where JSON is printed)
+_SECRET_VAR = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|AUTH|CREDENTIAL", re.IGNORECASE)
 
 
 def _package_json(pkg: Package) -> str | dict[str, str]:
@@ -231,7 +238,7 @@ def _gpus(raw: Any, here: str) -> tuple[Gpu, ...]:
             raise BadInput(f"{at}: missing key 'name'", hint="a GPU has name, compute_capability, memory_mib")
         cc = item.get("compute_capability")
         mem = item.get("memory_mib")
-        if mem not in (None, *_EMPTY) and not str(mem).isdigit():
+        if mem not in (None, *_EMPTY) and not re.fullmatch(r"[0-9]{1,9}", str(mem)):
             raise BadInput(f"{at}.memory_mib: expected a whole number, got {mem!r}", hint="memory in MiB")
         out.append(Gpu(_text(item["name"], f"{at}.name"),
                        None if cc in (None, *_EMPTY) else _text(cc, f"{at}.compute_capability"),
@@ -252,8 +259,9 @@ def _packages(raw: Any, here: str) -> dict[str, Package]:
             inst = value.get("installer")
             if inst is not None and inst not in ("conda", "pip"):
                 raise BadInput(f"{at}.installer: must be conda or pip, got {inst!r}", hint="installer: conda | pip")
-            pkg = Package(normalize(str(name)), _text(value.get("version", ""), f"{at}.version"),
-                          inst, value.get("channel"), value.get("build"))
+            pkg = Package(normalize(str(name)), _text(value.get("version", ""), f"{at}.version"), inst,
+                          *(None if value.get(k) in (None, *_EMPTY) else _text(value[k], f"{at}.{k}")
+                            for k in ("channel", "build")))
         else:
             pkg = Package(normalize(str(name)), _text(value, at))
         out[pkg.name] = pkg

@@ -8,7 +8,6 @@ Probes never raise: a fact that cannot be read is left unknown and `Facts.unknow
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import platform as _platform
 import signal
@@ -21,6 +20,8 @@ from typing import Any
 
 from envgen.doctor.facts import CPU, Facts, Package, merge, normalize
 from envgen.doctor.probe_gpu import probe_gpus, probe_nvidia_smi, probe_nvml  # noqa: F401 (public API)
+from envgen.errors import BadInput
+from envgen.fileio import parse_json, read_text
 from envgen.models import host_platform, os_of
 
 MARK = "@@envgen@@"
@@ -74,8 +75,8 @@ def probe(*, include_torch: bool = True, python: str | None = None, cwd: str | N
     facts = Facts(platform=platform, os=os_of(platform), python=_platform.python_version(),
                   python_bits=8 * _pointer_size(), env={k: environ[k] for k in env_vars if k in environ})
     parts = [facts, probe_gpus(environ)]
-    if include_torch:
-        parts.append(probe_environment(python or sys.executable, cwd or os.getcwd(), environ, timeout=timeout))
+    if include_torch:  # first: the examined interpreter's Python (and bits) win over envgen's own
+        parts.insert(0, probe_environment(python or sys.executable, cwd or os.getcwd(), environ, timeout=timeout))
     out = merge(*parts)
     if include_torch:
         out = replace(out, libraries=library_dirs(out.os or "linux", environ, lib_globs))
@@ -108,9 +109,10 @@ def _doctor_settings(matrix_dir: str | None) -> tuple[tuple[str, ...], list[tupl
 def probe_environment(python: str, cwd: str, environ: dict[str, str], *, timeout: float = 120.0) -> Facts:
     """The interpreter `python` as it would run in `cwd`: version, bitness, packages, torch, shadowing."""
     info, why = _run_json([python, "-c", _INTERPRETER], cwd, environ, timeout)
-    if info is None:
-        reason = f"cannot run {python}: {why}"
-        return Facts(unknown=dict.fromkeys(("python", "torch", "packages", "shadowing"), reason))
+    if not isinstance(info, dict) or not isinstance(info.get("prefix"), str):
+        reason = f"cannot run {python}: {why or 'it did not answer like a Python interpreter'}"
+        return Facts(unknown=dict.fromkeys(("python", "python_bits", "python_prefix", "torch", "packages",
+                                            "shadowing"), reason))
     prefix = str(info["prefix"])
     paths = [p or cwd for p in info.get("path", [])]
     packages, corrupt = read_packages(prefix, paths)
@@ -124,7 +126,7 @@ def probe_torch(python: str, cwd: str, environ: dict[str, str], *, timeout: floa
                 packages: dict[str, Package] | None = None) -> Facts:
     """Import torch in a subprocess of `python` and read what it says about itself."""
     info, why = _run_json([python, "-c", _TORCH], cwd, environ, timeout)
-    if info is None:
+    if info is None or not isinstance(info, dict):
         return Facts(torch_error=why, unknown={"torch": f"importing torch failed: {why}"})
     if "missing" in info:
         return Facts(unknown={"torch": f"torch is not importable by {python} ({info['missing']})"},
@@ -170,9 +172,10 @@ def _run_json(argv: list[str], cwd: str, environ: dict[str, str], timeout: float
     for line in reversed(done.stdout.splitlines()):
         if line.startswith(MARK):
             try:
-                return json.loads(line[len(MARK):]), ""
-            except ValueError:
+                found = parse_json(line[len(MARK):], argv[0], hint="")
+            except BadInput:
                 break
+            return (found, "") if isinstance(found, dict) else (None, "it printed an unexpected answer")
     return None, _describe_failure(done.returncode, done.stderr)
 
 
@@ -184,6 +187,8 @@ def _describe_failure(code: int, stderr: str) -> str:
         except ValueError:
             name = f"signal {-code}"
         head = f"the interpreter crashed ({name})"
+    elif code == 0:
+        head = "it ran but did not answer like a Python interpreter"
     else:
         head = f"the interpreter exited with code {code}"
     return head + (": " + " | ".join(t.strip() for t in tail) if tail else "")
@@ -213,14 +218,16 @@ def _conda_meta(prefix: Path) -> Iterator[tuple[str, Package | None, str | None]
         return
     for path in sorted(folder.glob("*.json")):
         try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
+            rec = parse_json(read_text(path, hint=""), str(path), hint="")
             name = normalize(rec["name"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (BadInput, KeyError, TypeError, AttributeError):
             yield path.stem, None, "its conda-meta record is unreadable"
             continue
         pkg = Package(name, str(rec.get("version", "")), "conda", _channel_name(str(rec.get("channel", ""))),
                       str(rec.get("build", "")) or None)
-        problem = _missing_files(prefix, rec.get("files") or []) if name in TORCH_FAMILY else None
+        files = rec.get("files")
+        problem = _missing_files(prefix, [str(f) for f in files] if isinstance(files, list) else []) \
+            if name in TORCH_FAMILY else None
         yield name, pkg, problem
 
 

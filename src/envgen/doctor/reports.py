@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from envgen.doctor.facts import CPU, Facts, Gpu, Package, load_facts_text, normalize
 from envgen.errors import BadInput
+from envgen.fileio import read_text
 
 KINDS = ("collect_env", "nvidia-smi", "conda list", "pip list", "pip freeze", "facts")
 TORCH_NAMES = ("torch", "pytorch", "pytorch-cpu", "pytorch-gpu")
@@ -42,11 +42,7 @@ def parse_report(text: str, where: str) -> Facts:
 
 
 def read_report(path: str) -> Facts:
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}", hint="check the path given to --from") from None
-    return parse_report(text, path)
+    return parse_report(read_text(path, hint="check the path given to --from"), path)  # size-capped, strict UTF-8
 
 
 # --- collect_env -----------------------------------------------------------------------------------
@@ -343,7 +339,7 @@ def parse_nvidia_smi(text: str, where: str = "nvidia-smi") -> Facts:
     gpus = []
     for m in re.finditer(r"^\|\s+(\d+)\s+(.+?)\s{2,}(On|Off|WDDM|TCC)\s+\|", text, re.M):
         gpus.append((m.group(2).strip(), m.group(3)))
-    mems = re.findall(r"\|\s*\d+MiB\s*/\s*(\d+)MiB\s*\|", text)
+    mems = re.findall(r"\|\s*\d+MiB\s*/\s*([0-9]{1,9})MiB\s*\|", text)
     values["gpus"] = tuple(Gpu(name, None, int(mems[i]) if i < len(mems) else None)
                            for i, (name, _) in enumerate(gpus))
     if any(mode in ("WDDM", "TCC") for _, mode in gpus):
@@ -360,7 +356,7 @@ def _parse_smi_csv(text: str) -> Facts:
     gpus, driver = [], None
     for row in rows[1:]:
         item = dict(zip(header, row, strict=False))
-        mem = re.match(r"(\d+)", item.get("memory.total", "") or "")
+        mem = re.match(r"([0-9]{1,9})(?![0-9])", item.get("memory.total", "") or "")
         gpus.append(Gpu(item.get("name", "?"), item.get("compute_cap") or None, int(mem.group(1)) if mem else None))
         driver = driver or item.get("driver_version")
     return Facts(gpus=tuple(gpus), driver_version=driver)

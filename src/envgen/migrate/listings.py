@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from envgen.errors import BadInput
+from envgen.fileio import parse_json, read_text
 from envgen.matrix.migrate import MigrateData
 from envgen.migrate.packages import Package, Snapshot, conda_package, pip_package, platform_of_prefix
+from envgen.redact import strip_credentials
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -52,7 +54,7 @@ def conda_list(text: str, data: MigrateData, origin: str) -> Snapshot:
                            hint="paste the whole output of `conda list`, or pass --format")
         name, version = words[0], words[1]
         build = words[2] if len(words) > 2 else None
-        channel = data.channel_of(words[3]) if len(words) > 3 else "defaults"  # conda leaves defaults blank
+        channel = channel_id(data, words[3]) if len(words) > 3 else "defaults"  # conda leaves defaults blank
         if build == "<pip>" or channel == "pip":
             packages.append(pip_package(name, version, where))
         else:
@@ -63,18 +65,19 @@ def conda_list(text: str, data: MigrateData, origin: str) -> Snapshot:
 def conda_json(text: str, data: MigrateData, origin: str) -> Snapshot:
     """`conda list --json`: records with base_url, build_string, channel, name, platform, version."""
     packages, platform = [], None
-    for i, rec in enumerate(json.loads(text)):
+    for i, rec in enumerate(_records(text, origin, "conda list --json")):
         where = f"{origin}: entry {i}"
-        name, version = str(rec.get("name", "")), str(rec.get("version", ""))
-        channel = data.channel_of(rec.get("base_url") or rec.get("channel"))
+        name, version = _field(rec, "name", where) or "", _field(rec, "version", where) or ""
+        base_url = safe_url(_field(rec, "base_url", where), where)
+        channel = channel_id(data, base_url or _field(rec, "channel", where))
         if channel == "pip" or rec.get("platform") == "pypi":
             packages.append(pip_package(name, version, where))
             continue
-        plat = rec.get("platform") or rec.get("subdir")
+        plat = _field(rec, "platform", where) or _field(rec, "subdir", where)
         if plat and plat != "noarch" and platform is None:
-            platform = str(plat)
-        packages.append(conda_package(name, version, rec.get("build_string") or rec.get("build"), channel, where,
-                                      rec.get("base_url")))
+            platform = plat
+        build = _field(rec, "build_string", where) or _field(rec, "build", where)
+        packages.append(conda_package(name, version, build, channel, where, base_url))
     return Snapshot(tuple(packages), platform)
 
 
@@ -90,18 +93,18 @@ def conda_explicit(text: str, data: MigrateData, origin: str) -> Snapshot:
         if not started or not line or line.startswith(("#", "@")):
             continue
         where = f"{origin}:{n}"
-        url = line.split("#", 1)[0]
+        url = safe_url(line.split("#", 1)[0], where) or ""
         parts = urlsplit(url)
         segments = parts.path.rstrip("/").split("/")
         m = _ARCHIVE.match(unquote(segments[-1])) if segments else None
         if not parts.scheme or m is None or len(segments) < 3:
-            raise BadInput(f"{where}: not a package URL: {line!r}",
+            raise BadInput(f"{where}: not a package URL: {url!r}",
                            hint="an explicit spec lists URLs ending in name-version-build.tar.bz2 or .conda")
         subdir = segments[-2]
         if platform is None and subdir != "noarch":
             platform = subdir
         channel_url = url.rsplit("/", 2)[0]
-        packages.append(conda_package(m["name"], m["version"], m["build"], data.channel_of(channel_url), where, url))
+        packages.append(conda_package(m["name"], m["version"], m["build"], channel_id(data, channel_url), where, url))
     return Snapshot(tuple(packages), platform)
 
 
@@ -115,19 +118,36 @@ def conda_env(text: str, data: MigrateData, origin: str) -> Snapshot:
     packages: list[Package] = []
     for i, dep in enumerate(doc["dependencies"]):
         where = f"{origin}: dependencies[{i}]"
-        if isinstance(dep, dict) and "pip" in dep:
-            packages += pip_lines([str(x) for x in dep["pip"] or []], f"{origin}: dependencies[{i}].pip")
+        if isinstance(dep, dict) and list(dep) == ["pip"]:
+            lines = dep["pip"] or []
+            if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+                raise BadInput(f"{where}.pip: expected a list of `name==version` lines",
+                               hint="pass the file `conda env export` wrote")
+            packages += pip_lines(lines, f"{where}.pip")
             continue
-        m = _SPEC.match(str(dep))
-        if not isinstance(dep, str) or m is None:
-            raise BadInput(f"{where}: not a conda spec: {dep!r}", hint="write it as name=version=build")
+        m = _SPEC.match(dep) if isinstance(dep, str) else None
+        if m is None:
+            shown = repr(dep) if isinstance(dep, str) else f"a {type(dep).__name__}"
+            raise BadInput(f"{where}: not a conda spec: {shown}", hint="write it as name=version=build")
         exact = m["op"] in ("=", "==") and m["ver"] and "*" not in m["ver"]
         packages.append(_loose_conda(m["name"], m["ver"] if exact else "", m["build"],
-                                     data.channel_of(m["ch"]) if m["ch"] else None, where))
-    prefix = str(doc["prefix"]) if doc.get("prefix") else None
-    channels = tuple(c for c in (data.channel_of(str(ch)) for ch in doc.get("channels") or []) if c)
-    return Snapshot(tuple(packages), platform_of_prefix(prefix), str(doc["name"]) if doc.get("name") else None,
-                    prefix, channels)
+                                     channel_id(data, m["ch"]) if m["ch"] else None, where))
+    prefix, name = (_scalar(doc, key, origin) for key in ("prefix", "name"))
+    channels = doc.get("channels") or []
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        raise BadInput(f"{origin}: channels: expected a list of channel names", hint="e.g. channels: [conda-forge]")
+    found = tuple(c for c in (channel_id(data, ch) for ch in channels) if c)
+    return Snapshot(tuple(packages), platform_of_prefix(prefix), name, prefix, found)
+
+
+def _scalar(doc: dict[Any, Any], key: str, origin: str) -> str | None:
+    value = doc.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BadInput(f"{origin}: {key}: expected text, got {type(value).__name__}",
+                       hint="pass the file `conda env export` wrote")
+    return str(value)
 
 
 def _loose_conda(name: str, version: str, build: str | None, channel: str | None, where: str) -> Package:
@@ -154,21 +174,75 @@ def pip_lines(lines: list[str], origin: str, numbered: bool = False) -> list[Pac
             raise BadInput(f"{where}: not a pinned requirement: {line!r}",
                            hint="paste the output of `pip freeze` (name==version or name @ url lines)")
         if m["url"]:
-            wheel = _WHEEL.match(unquote(urlsplit(m["url"]).path.rsplit("/", 1)[-1]))
+            url = safe_url(m["url"], where) or ""
+            wheel = _WHEEL.match(unquote(urlsplit(url).path.rsplit("/", 1)[-1]))
             version = wheel["version"] if wheel else ""
             if version:
-                packages.append(pip_package(m["name"], version, where, m["url"]))
+                packages.append(pip_package(m["name"], version, where, url))
             else:
                 pkg = pip_package(m["name"], "0", where)
-                packages.append(Package(pkg.name, "", "pip", url=m["url"]))
+                packages.append(Package(pkg.name, "", "pip", url=url))
         else:
             packages.append(pip_package(m["name"], m["ver"], where))
     return packages
 
 
 def pip_json(text: str, data: MigrateData, origin: str) -> Snapshot:
-    return Snapshot(tuple(pip_package(str(rec["name"]), str(rec["version"]), f"{origin}: entry {i}")
-                          for i, rec in enumerate(json.loads(text))))
+    packages = []
+    for i, rec in enumerate(_records(text, origin, "pip list --format=json")):
+        where = f"{origin}: entry {i}"
+        name, version = _field(rec, "name", where), _field(rec, "version", where)
+        if name is None or version is None:
+            raise BadInput(f"{where}: needs both `name` and `version`",
+                           hint="paste the output of `pip list --format=json`")
+        packages.append(pip_package(name, version, where))
+    return Snapshot(tuple(packages))
+
+
+def _records(text: str, origin: str, tool: str) -> list[dict[str, Any]]:
+    """The records of a JSON listing: a list of objects, or bad input naming the entry that is not one."""
+    doc = parse_json(text, origin, hint=f"paste the output of `{tool}`")
+    if not isinstance(doc, list):
+        raise BadInput(f"{origin}: expected a JSON list of packages, got {type(doc).__name__}",
+                       hint=f"paste the output of `{tool}`")
+    for i, rec in enumerate(doc):
+        if not isinstance(rec, dict):
+            raise BadInput(f"{origin}: entry {i}: expected an object, got {type(rec).__name__}",
+                           hint=f"paste the output of `{tool}`")
+    return doc
+
+
+def _field(rec: dict[str, Any], key: str, where: str) -> str | None:
+    """A text field of a JSON record (None when absent or null); any other type is bad input naming it."""
+    value = rec.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"{where}: {key}: expected text, got {type(value).__name__}",
+                       hint="paste the listing as the tool printed it")
+    return value
+
+
+def safe_url(text: str | None, where: str) -> str | None:
+    """A URL from a listing without its credentials (user:password@, /t/<token>/, ?token=): what envgen keeps,
+    prints and writes; the credentials stay in the user's netrc, conda token store or pip configuration."""
+    if not text:
+        return text
+    try:
+        return strip_credentials(text)
+    except ValueError as exc:  # urlsplit: "Invalid IPv6 URL" and friends
+        raise BadInput(f"{where}: not a valid URL ({exc})", hint="paste the listing as the tool printed it") from None
+
+
+def channel_id(data: MigrateData, text: str | None) -> str | None:
+    """The channel id of a channel name or URL, looked up without the URL's credentials (a token path
+    `/t/<token>/` would otherwise be read as the channel `t`)."""
+    if not text:
+        return None
+    try:
+        return data.channel_of(strip_credentials(text) if "://" in text else text)
+    except ValueError:
+        return data.channel_of(text)
 
 
 PARSERS: dict[str, Callable[[str, MigrateData, str], Snapshot]] = {
@@ -217,15 +291,17 @@ def _conda_meta(folder: Path, data: MigrateData) -> tuple[dict[str, Package], st
     if not folder.is_dir():
         return out, None
     for path in sorted(folder.glob("*.json")):
-        try:
-            rec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise BadInput(f"{path}: unreadable conda metadata ({exc})", hint="is this prefix intact?") from None
-        channel = data.channel_of(rec.get("channel") or (rec.get("url") or "").rsplit("/", 2)[0] or None)
-        if rec.get("subdir") and rec["subdir"] != "noarch" and platform is None:
-            platform = str(rec["subdir"])
-        pkg = conda_package(str(rec.get("name", "")), str(rec.get("version", "")), rec.get("build"), channel,
-                            str(path), rec.get("url"))
+        rec = parse_json(read_text(path, hint="is this prefix intact?"), str(path), hint="is this prefix intact?")
+        if not isinstance(rec, dict):
+            raise BadInput(f"{path}: conda metadata is not a JSON object", hint="is this prefix intact?")
+        where = str(path)
+        url = safe_url(_field(rec, "url", where), where)
+        channel = channel_id(data, _field(rec, "channel", where) or (url or "").rsplit("/", 2)[0] or None)
+        subdir = _field(rec, "subdir", where)
+        if subdir and subdir != "noarch" and platform is None:
+            platform = subdir
+        pkg = conda_package(_field(rec, "name", where) or "", _field(rec, "version", where) or "",
+                            _field(rec, "build", where), channel, where, url)
         out[pkg.name] = pkg
     return out, platform
 
@@ -244,6 +320,11 @@ def _direct_url(dist: Any) -> str | None:
     if not text:
         return None
     try:
-        return str(json.loads(text).get("url") or "") or None
+        info = parse_json(text, "direct_url.json", hint="")
+    except BadInput:
+        return None
+    url = info.get("url") if isinstance(info, dict) else None
+    try:
+        return strip_credentials(url) if isinstance(url, str) and url else None
     except ValueError:
         return None

@@ -12,33 +12,31 @@ reaches a script: an invalid one is refused with the line it was on.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from envgen.errors import BadInput
+from envgen.fileio import parse_json, read_text
 from envgen.matrix.migrate import MigrateData
 from envgen.migrate.listings import PARSERS
 from envgen.migrate.packages import Package, Snapshot
 
 FORMATS: tuple[str, ...] = ("conda-json", "pip-json", "conda-explicit", "conda-env", "conda-list", "pip-freeze")
 # --- detection and reading ---------------------------------------------------------------------------
-def detect(text: str) -> str | None:
-    """The format of a listing by its content, or None."""
+def detect(text: str, origin: str = "input") -> str | None:
+    """The format of a listing by its content, or None. JSON that breaks the readers' limits is bad input."""
     stripped = text.strip()
     if not stripped:
         return None
     if stripped[0] in "[{":
-        try:
-            data = json.loads(stripped)
-        except ValueError:
-            return None
-        if isinstance(data, list) and data and all(isinstance(d, dict) for d in data):
-            if any({"build_string", "channel", "dist_name", "base_url"} & set(d) for d in data):
+        data = parse_json(stripped, origin, hint="paste `conda list --json` or `pip list --format=json` output")
+        records = [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+        if records:  # the records decide; the parser then names any entry that is not one
+            if any({"build_string", "channel", "dist_name", "base_url"} & set(d) for d in records):
                 return "conda-json"
-            if all({"name", "version"} <= set(d) for d in data):
+            if all({"name", "version"} <= set(d) for d in records):
                 return "pip-json"
         return None
     lines = [ln.strip() for ln in stripped.splitlines()]
@@ -61,7 +59,7 @@ def parse(text: str, data: MigrateData, fmt: str | None = None, origin: str = "i
     """One listing -> a Snapshot. `origin` names the input in messages."""
     if fmt is not None and fmt not in FORMATS:
         raise BadInput(f"unknown format {fmt!r}", hint="use one of: " + ", ".join(FORMATS))
-    found = fmt or detect(text)
+    found = fmt or detect(text, origin)
     if found is None:
         raise BadInput(f"{origin}: not a package listing envgen can read",
                        hint="tried: " + ", ".join(FORMATS) + "; pass --format to force one")
@@ -74,13 +72,7 @@ def read(paths: Sequence[str | Path], data: MigrateData, fmt: str | None = None)
     """Read and merge several listings (`--from a --from b`)."""
     snaps = []
     for path in paths:
-        try:
-            text = Path(path).read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise BadInput(f"{path}: not UTF-8 text", hint="save the listing as UTF-8 (PowerShell: "
-                           "`conda list | Out-File -Encoding utf8 env.txt`)") from None
-        except OSError as exc:
-            raise BadInput(f"cannot read {path}: {exc.strerror or exc}", hint="check the path") from None
+        text = read_text(path, hint="check the path")  # size-capped, strict UTF-8 (or UTF-16 with its BOM)
         snaps.append(parse(text, data, fmt, str(path)))
     return merge(snaps)
 

@@ -14,7 +14,9 @@ from packaging.version import InvalidVersion, Version
 
 from envgen.compile.stack import Stack
 from envgen.errors import BadInput
+from envgen.fileio import read_text
 from envgen.matrix.migrate import MigrateData
+from envgen.migrate.listings import channel_id, safe_url
 from envgen.migrate.packages import Package, Snapshot, conda_accel, conda_package, pip_accel
 from envgen.migrate.plan import Spec, Target
 from envgen.models import Accel
@@ -44,11 +46,7 @@ def from_stack(stack: Stack) -> Target:
 def from_file(path: str | Path, data: MigrateData, platform: str) -> Target:
     """`--to FILE`: environment.yml, an explicit spec, conda-lock.yml, hashed requirements or pylock.toml."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read {p}: {getattr(exc, 'strerror', None) or exc}",
-                       hint="check the path given to --to") from None
+    text = read_text(p, hint="check the path given to --to")
     lines = [ln.strip() for ln in text.splitlines()]
     if "@EXPLICIT" in lines:
         return _from_explicit(p, text, data, platform)
@@ -124,7 +122,8 @@ def _from_conda_lock(p: Path, platform: str) -> Target:
     if platform not in lock.platforms:
         raise BadInput(f"{p} has no packages for {platform} (it locks {', '.join(lock.platforms)})",
                        hint="pass --platform with one of those, or lock this platform")
-    pkgs = [conda_package(c.name, c.version, c.build, data.channel_of(c.channel), f"{p}: {c.name}", c.url)
+    pkgs = [conda_package(c.name, c.version, c.build, channel_id(data, c.channel), f"{p}: {c.name}",
+                          safe_url(c.url, f"{p}: {c.name}"))
             for c in lock.conda.get(platform, ())]
     explicit = p.parent / f"conda-{platform}.lock"  # envgen lock writes it beside conda-lock.yml
     if explicit.is_file():  # exact packages, into the environment being migrated
@@ -165,7 +164,9 @@ def _from_environment_yml(p: Path, data: MigrateData, platform: str) -> Target:
     from envgen.compile.envfile import read_environment_yml
 
     env = read_environment_yml(p)
-    channels = tuple(str(data.channel_of(c)) for c in env["channels"] if c != "nodefaults")
+    # a channel URL with a token or password becomes its channel id or a credential-free URL: the install
+    # command must not carry the secret (conda finds the credentials in its token store or .netrc)
+    channels = tuple(str(channel_id(data, c)) for c in env["channels"] if c and c != "nodefaults")
     specs, packages = [], []
     for raw in env["conda"]:
         m = _SPEC.match(raw)
