@@ -194,8 +194,8 @@ URL_PART = st.text(alphabet=st.characters(min_codepoint=48, max_codepoint=122, c
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_redaction_removes_every_kind_of_url_secret(user, password, token, query, where):
     url = f"https://{user}:{password}@mirror.example/t/{token}/conda-forge/linux-64/x-1-0.conda?token={query}&a=1"
-    text = f"cannot reach {url}: HTTPSConnectionPool(host='mirror.example'): /t/{token}/conda-forge" \
-        if where == "message" else url
+    text = (f"cannot reach {url}: HTTPSConnectionPool(host='mirror.example', port=443): Max retries exceeded "
+            f"with url: /t/{token}/conda-forge/linux-64/x-1-0.conda") if where == "message" else url
     for out in (redact(text), strip_credentials(url)):
         assert password not in out and token not in out and query not in out
         assert "mirror.example" in out and "conda-forge" in out
@@ -277,7 +277,7 @@ def test_files_of_two_runs_in_one_folder_are_caught(capsys, locked, tmp_path):
 def test_install_name_is_one_folder_under_envs(capsys, locked, tmp_path, monkeypatch, name):
     monkeypatch.setenv("CONDA_ENVS_PATH", str(tmp_path / "envs"))
     res = run(capsys, "install", str(locked), "--name", name, "--platform", "linux-64")
-    assert res.code == 2 and "invalid environment name" in res.err and "hint:" in res.err
+    assert res.code == 2 and "invalid conda environment name" in res.err and "hint:" in res.err
     assert not (tmp_path / "envs").exists() and not (tmp_path / "x").exists()
 
 
@@ -357,3 +357,24 @@ def test_a_damaged_lock_is_refused_in_words(capsys, tmp_path, case):
         if res.code == 2:
             assert res.err.startswith("error: ") and "\nhint: " in res.err, res.err
     assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in EXAMPLE.iterdir())
+
+
+@pytest.mark.parametrize("name", ["conda-lock.yml", "conda-linux-64.lock"])
+def test_migrate_to_an_edited_lock_is_refused(capsys, locked, tmp_path, name):
+    lock = locked / name
+    lock.write_text(TAMPER["changed-md5"](lock.read_text()))
+    listing = Path(__file__).resolve().parent / "data" / "migrate" / "pt112-cu113.explicit.txt"
+    res = run(capsys, "migrate", "--from", str(listing), "--to", str(lock), "--platform", "linux-64",
+              "--name", "old", "--shell", "bash", "-o", "-")
+    assert res.code == 2 and "differs from what was written" in res.err, res.err
+
+
+def test_a_renamed_lock_is_still_checked(capsys, locked, tmp_path):
+    renamed = tmp_path / "my-env.lock"
+    text = (locked / "conda-linux-64.lock").read_text()
+    renamed.write_text(text)
+    res = run(capsys, "verify", str(renamed), "--prefix", str(tmp_path), "--platform", "linux-64")
+    assert res.code == 2 and "not a conda environment" in res.err, res.err  # the lock itself passed
+    renamed.write_text(HEX32.sub(lambda m: m.group(0)[::-1], text, count=1))
+    res = run(capsys, "verify", str(renamed), "--prefix", str(tmp_path), "--platform", "linux-64")
+    assert res.code == 2 and "differs from what was written" in res.err, res.err

@@ -185,16 +185,3 @@ def parse_version(text: str, what: str = "version") -> Version:
     except InvalidVersion:
         raise BadInput(f"invalid {what} {text!r}", hint="write it as 1.8.1") from None
 
-
-# conda refuses these in an environment name (conda/base/context.py `validate_prefix_name`: "/", " ", ":", "#";
-# and a name is a single folder under envs/, so no "\\", no "." or "..", nothing that is not printable)
-_ENV_NAME_BAD = re.compile(r"[/\\:#\s]|[^\x21-\x7e\u00a0-\uffff]")
-
-
-def check_env_name(name: str) -> str:
-    """A conda environment name that is one plain folder name under envs/ (BadInput otherwise)."""
-    if not name or name in (".", "..") or _ENV_NAME_BAD.search(name) or len(name) > 255:
-        raise BadInput(f"invalid environment name {name[:80]!r}",
-                       hint="use letters, digits, '-', '_' and '.', without '/', '\\', ':', '#' or spaces "
-                            "(or give a folder with --prefix)")
-    return name

@@ -22,9 +22,14 @@ MASK = "***"
 _SECRET_PARAMS = ("token", "access_token", "auth", "authorization", "api_key", "apikey", "key", "password",
                   "passwd", "pwd", "secret", "client_secret", "signature", "sig", "credential", "credentials",
                   "session", "x-amz-signature", "x-amz-credential", "x-amz-security-token")
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/?#@\s'\"<>]+)@")
-_CONDA_TOKEN = re.compile(r"/t/(?!\*\*\*/)[^/\s'\"<>]+(?=/)")
-_QUERY = re.compile(r"(?P<lead>[?&;])(?P<name>[A-Za-z0-9_.\-]+)=(?P<value>[^&;#\s'\"<>]*)")
+# `scheme:/` as well as `scheme://` (a URL that went through a path join loses a slash); schemes of two or more
+# letters, so a Windows drive (`C:/Users/...`) is no URL
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]+:/{1,2})(?P<userinfo>[^/?#@\s'\"<>]+)@")
+# a URL, or the path requests and urllib3 print after "url: " (`Max retries exceeded with url: /t/<token>/...`)
+_URL_OR_PATH = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:/{1,2}[^\s'\"<>]+|(?<=url: )/[^\s'\"<>]+")
+_CONDA_TOKEN = re.compile(r"/t/(?!\*\*\*/)[^/?#]+(?=/)")
+# a value ends at a separator, white space, a quote, or a colon that ends a sentence (`?token=abc: refused`)
+_QUERY = re.compile(r"(?P<lead>[?&;])(?P<name>[A-Za-z0-9_.\-]+)=(?P<value>(?:[^&;#\s'\"<>:]|:(?![\s'\"<>]|$))*)")
 
 
 def _secret_name(name: str) -> bool:
@@ -37,7 +42,7 @@ def redact(text: str) -> str:
     if not text:
         return text
     out = _USERINFO.sub(lambda m: m["scheme"] + MASK + "@", text)
-    out = _CONDA_TOKEN.sub("/t/" + MASK, out)
+    out = _URL_OR_PATH.sub(lambda m: _CONDA_TOKEN.sub("/t/" + MASK, m[0]), out)
     return _QUERY.sub(lambda m: f"{m['lead']}{m['name']}={MASK}" if _secret_name(m["name"]) and m["value"]
                       else m[0], out)
 

@@ -228,7 +228,7 @@ def _prefix(prefix: Path | None, name: str | None) -> Path:
         raise BadInput("give exactly one of --prefix and --name", hint="e.g. --prefix ./env or --name torch18")
     if prefix is not None:
         return prefix
-    from envgen.models import check_env_name
+    from envgen.compile.manifests import check_env_name
 
     envs = os.environ.get("CONDA_ENVS_PATH", "").split(os.pathsep)[0] or str(Path.home() / ".conda" / "envs")
     return Path(envs) / check_env_name(str(name))

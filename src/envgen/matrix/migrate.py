@@ -13,6 +13,7 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from envgen.errors import MatrixError
+from envgen.redact import strip_credentials
 
 FILE = "migrate.yaml"
 
@@ -76,8 +77,9 @@ class MigrateData:
         if raw in self.aliases:
             return self.aliases[raw]
         if "://" in raw or raw.startswith(("file:", "/")):
+            if "://" in raw:  # credentials of a private mirror or a token channel (/t/<token>/) never decide
+                raw = strip_credentials(raw).rstrip("/")
             bare = re.sub(r"^[a-z0-9+.-]+://", "", raw, flags=re.I)
-            bare = re.sub(r"^[^@/]*@", "", bare)  # credentials of a private mirror
             for rule in self.url_rules:
                 if m := rule.pattern.match(bare):
                     found = rule.channel or m.group("channel")

@@ -15,6 +15,7 @@ from packaging.version import InvalidVersion, Version
 from envgen.compile.stack import Stack
 from envgen.errors import BadInput
 from envgen.fileio import read_text
+from envgen.lock.read import checked_text, claims_envgen
 from envgen.matrix.migrate import MigrateData
 from envgen.migrate.listings import channel_id, safe_url
 from envgen.migrate.packages import Package, Snapshot, conda_accel, conda_package, pip_accel
@@ -44,10 +45,14 @@ def from_stack(stack: Stack) -> Target:
 
 
 def from_file(path: str | Path, data: MigrateData, platform: str) -> Target:
-    """`--to FILE`: environment.yml, an explicit spec, conda-lock.yml, hashed requirements or pylock.toml."""
+    """`--to FILE`: environment.yml, an explicit spec, conda-lock.yml, hashed requirements or pylock.toml. A
+    file envgen wrote is checked first (its stated records, `envgen.lock.integrity`); a spec from elsewhere (a
+    colleague's `conda list --explicit`, a requirements file) claims nothing and is read as written."""
     p = Path(path)
     text = read_text(p, hint="check the path given to --to")
     lines = [ln.strip() for ln in text.splitlines()]
+    if claims_envgen(text):  # a lock envgen wrote: its stated records must hold (envgen.lock.integrity)
+        text = checked_text(p)
     if "@EXPLICIT" in lines:
         return _from_explicit(p, text, data, platform)
     if (p.name.startswith("pylock") and p.suffix == ".toml") or ("lock-version" in text and "[[packages]]" in text):
