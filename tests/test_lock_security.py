@@ -378,3 +378,22 @@ def test_a_renamed_lock_is_still_checked(capsys, locked, tmp_path):
     renamed.write_text(HEX32.sub(lambda m: m.group(0)[::-1], text, count=1))
     res = run(capsys, "verify", str(renamed), "--prefix", str(tmp_path), "--platform", "linux-64")
     assert res.code == 2 and "differs from what was written" in res.err, res.err
+
+
+def test_the_first_difference_is_named_from_another_file_of_the_set(capsys, locked, tmp_path):
+    lock = locked / "conda-lock.yml"
+    text = lock.read_text()
+    name, md5 = re.search(r"- name: (\S+)\n(?:.*\n)*?    md5: ([0-9a-f]{32})\n", text).groups()
+    lock.write_text(text.replace(f"md5: {md5}", f"md5: {md5[::-1]}", 1))
+    res = run(capsys, "lock", *BASE, "-o", str(locked), "--check")
+    assert res.code == 1
+    assert f"first difference: {name} (linux-64): md5 {md5[::-1]} here, {md5} in conda-linux-64.lock" in res.err, res.err
+
+
+def test_a_swapped_url_in_an_explicit_file_is_named(capsys, locked, tmp_path):
+    explicit = locked / "conda-linux-64.lock"
+    text = explicit.read_text()
+    url = re.search(r"^(https?://\S+/numpy-[^#]+)#", text, re.M).group(1)
+    explicit.write_text(text.replace(url, url.replace("/numpy-", "/numpy-9"), 1))
+    res = run(capsys, "verify", str(explicit), "--prefix", str(tmp_path), "--platform", "linux-64")
+    assert res.code == 2 and "first difference: numpy" in res.err and "in conda-lock.yml" in res.err, res.err

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from envgen.errors import BadInput
@@ -91,10 +91,12 @@ def body(text: str) -> str:
     return "\n".join(lines[_head_end(lines):])
 
 
-def verify(where: str, text: str, records: Sequence[Sequence[str]], names: Sequence[str] = ()) -> Stamp:
+def verify(where: str, text: str, records: Sequence[Sequence[str]], names: Sequence[str] = (),
+           explain: Callable[[], str | None] | None = None) -> Stamp:
     """Refuse (BadInput, exit 2) a file whose records do not match its stated count and digest; return them.
 
-    `names` (one per record, in order) lets the message name where a file was cut."""
+    `names` (one per record, in order) lets the message name where a file was cut; `explain` names the first
+    package that differs (from another file of the set), when it can."""
     found = stamp_of(records)
     said = stated(text).records
     if said is None:
@@ -105,8 +107,10 @@ def verify(where: str, text: str, records: Sequence[Sequence[str]], names: Seque
         raise BadInput(f"{where} holds {found.count} package records, its header says {said.count}: the file "
                        f"was cut or edited{cut}", hint=REGENERATE)
     if said.digest != found.digest:
+        first = explain() if explain is not None else None
         raise BadInput(f"{where}: a package record (a name, version, URL or hash) differs from what was written "
-                       "(the records digest does not match)", hint=REGENERATE)
+                       "(the records digest does not match)" + (f"; first difference: {first}" if first else ""),
+                       hint=REGENERATE)
     return found
 
 

@@ -97,12 +97,85 @@ def pixi_records(text: str) -> tuple[list[tuple[str, ...]], list[str]]:
     return [tuple(r) for r in rows], names
 
 
-def checked_text(path: Path) -> str:
-    """A lockfile's text once its records match what its header states (BadInput, exit 2, otherwise)."""
+def checked_text(path: Path, *, explain: bool = True) -> str:
+    """A lockfile's text once its records match what its header states (BadInput, exit 2, otherwise, naming
+    the first package that differs where another file of the set can tell)."""
     text = read_text(path, hint="check the lockfile path")
     records, names = records_of(path.name, text, str(path))
-    integrity.verify(str(path), text, records, names)
+    integrity.verify(str(path), text, records, names,
+                     explain=(lambda: first_difference(path, text)) if explain else None)
     return text
+
+
+# -- naming what differs --------------------------------------------------------------------------------------
+# The files of a set record the same packages independently (conda-lock.yml and each explicit file; a pylock and
+# its requirements file), so a file whose digest fails is compared with a sibling that passes its own check.
+
+Fields = dict[tuple[str, str], dict[str, str]]  # (platform, package) -> field -> value
+
+
+def _packages(name: str, text: str) -> Fields | None:
+    kind = kind_of(name, text)
+    if kind == "conda-lock":
+        lock = condalock.parse_text(text, name)
+        out: Fields = {}
+        for plat in lock.platforms:
+            for c in lock.conda.get(plat, ()):
+                out[(plat, c.name)] = {"version": c.version, "url": c.url, "md5": c.md5}
+        return out
+    if kind == "explicit":
+        plat, pairs = explicit.parse_text(text, name)
+        return {(plat, _from_filename(url, md5, "").name): {"url": url, "md5": md5} for url, md5 in pairs}
+    if kind in ("pylock", "requirements"):
+        read = pylock.read_pylock_text if kind == "pylock" else pylock.read_requirements_text
+        return {("", w.name.lower()): {"version": w.version, "sha256": w.sha256} for w in read(text, name, "")}
+    return None
+
+
+def _siblings(path: Path) -> list[Path]:
+    name, folder = path.name, path.parent
+    if name == CONDA_LOCK:
+        return sorted(folder.glob("conda-*.lock"))
+    if kind_of(name) == "explicit":
+        return [folder / CONDA_LOCK]
+    if name.startswith("pylock.") and name.endswith(".toml"):
+        return [folder / f"requirements-{name[len('pylock.'):-len('.toml')]}.txt"]
+    if name.startswith("requirements-") and name.endswith(".txt"):
+        return [folder / f"pylock.{name[len('requirements-'):-len('.txt')]}.toml"]
+    return []
+
+
+def first_difference(path: Path, text: str) -> str | None:
+    """The first package in which `path` differs from a sibling file of its set that passes its own check."""
+    try:
+        mine = _packages(path.name, text)
+    except BadInput:
+        return None
+    if mine is None:
+        return None
+    for sibling in _siblings(path):
+        try:
+            other = checked_text(sibling, explain=False)
+            theirs = _packages(sibling.name, other)
+        except (BadInput, OSError):
+            continue
+        if not theirs:
+            continue
+        platforms = {plat for plat, _ in theirs}
+        for key, fields in mine.items():
+            if key[0] not in platforms:
+                continue
+            label = f"{key[1]} ({key[0]})" if key[0] else key[1]
+            if key not in theirs:
+                return f"{label} is not in {sibling.name}"
+            for field, value in fields.items():
+                if field in theirs[key] and theirs[key][field] != value:
+                    return f"{label}: {field} {value} here, {theirs[key][field]} in {sibling.name}"
+        missing = [key for key in theirs if key not in mine]
+        if missing:
+            return f"{missing[0][1]} is missing ({sibling.name} has it)"
+    return None
+
 
 
 def check_folder(folder: Path, expected: Sequence[str] = ()) -> list[str]:
