@@ -397,3 +397,25 @@ def test_a_swapped_url_in_an_explicit_file_is_named(capsys, locked, tmp_path):
     explicit.write_text(text.replace(url, url.replace("/numpy-", "/numpy-9"), 1))
     res = run(capsys, "verify", str(explicit), "--prefix", str(tmp_path), "--platform", "linux-64")
     assert res.code == 2 and "first difference: numpy" in res.err and "in conda-lock.yml" in res.err, res.err
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\x85", "\u2029", "\n"], ids=["ls", "nel", "ps", "lf"])
+def test_envgen_reads_back_a_lock_written_under_a_strange_folder_name(capsys, world_env, tmp_path, char):
+    out = tmp_path / f"lock{char}dir"
+    assert run(capsys, "lock", *BASE, "-o", str(out)).code == 0
+    assert run(capsys, "lock", *BASE, "-o", str(out), "--check").code == 0
+    res = run(capsys, "verify", str(out), "--prefix", str(tmp_path), "--platform", "linux-64")
+    assert res.code == 2 and "not a conda environment" in res.err, res.err  # the lock itself read fine
+
+
+def test_credentials_for_a_canonical_url_come_from_netrc(capsys, tmp_path, world_env, monkeypatch):
+    host = world_env.url.split("://", 1)[1].split(":")[0]
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine {host} login alice password s3cretpw\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    world_env.credentials.clear()
+    out = tmp_path / "locks"
+    assert run(capsys, "lock", *BASE, "-o", str(out)).code == 0
+    assert any(c.startswith("Basic ") for c in world_env.credentials)  # sent with every download...
+    assert not [p for p in out.iterdir() if "s3cretpw" in p.read_text()]  # ...and written nowhere
