@@ -312,3 +312,18 @@ def test_slow_downloads_show_progress(tmp_path):
     assert path is not None and path.read_bytes()
     assert any(line.startswith("downloading noarch/repodata.json: ") and "%" in line for line in lines), lines
     assert lines[-1].endswith(" done")
+
+
+def test_every_file_states_what_its_reader_finds(fetcher):
+    """conda-lock.yml's records line is computed from the solved records, not by parsing it back: the reader must
+    find exactly those (the other formats are read back when stamped). The pip part goes into the conda env here,
+    so conda-lock.yml holds both managers."""
+    from envgen.lock import integrity, read
+
+    spec = dataclasses.replace(_spec(), platforms=tuple(dataclasses.replace(p, pip_in_conda=True)
+                                                         for p in _spec().platforms))
+    files = lockfile.render_all(lockfile.solve_all(spec, fetcher))
+    assert "manager: pip" in files["conda-lock.yml"] and "manager: conda" in files["conda-lock.yml"]
+    for name, text in files.items():
+        records, names = read.records_of(name, text, name)
+        assert integrity.verify(name, text, records, names) == integrity.stated(text).records, name

@@ -168,26 +168,41 @@ def render_all(locked: Locked) -> dict[str, str]:
     digest = input_hash(spec)
     head = header("#", input_hash=digest, command=redact(spec.command))
     files: dict[str, str] = {}
+    known: dict[str, list[tuple[str, ...]]] = {}
     if spec.has_conda:
         files.update(_render_conda(locked, head))
+        known[CONDA_LOCK] = _conda_lock_records(locked)
     for p in spec.platforms:
         if p.pip:
             wheels = locked.pip[p.platform]
             files[requirements_name(p.platform)] = pylock.render_requirements(
                 head, wheels, p.pip.index_url, p.pip.extra_index_urls, p.pip.find_links)
             files[pylock_name(p.platform)] = pylock.render_pylock(head, p.platform, locked.pythons[p.platform], wheels)
-    return stamp(dict(sorted(files.items())))
+    return stamp(dict(sorted(files.items())), known)
 
 
-def stamp(files: dict[str, str]) -> dict[str, str]:
-    """Each file with its records line and the lock-set line of all of them (read back by the files' own readers,
-    so what is stated is what a reader will find)."""
+def stamp(files: dict[str, str], known: dict[str, list[tuple[str, ...]]] | None = None) -> dict[str, str]:
+    """Each file with its records line and the lock-set line of all of them. The records are what the file's
+    own reader finds in it: read back from the text, or, for conda-lock.yml (a YAML parse of a large lock takes
+    seconds), taken in the reader's order from the records it was rendered from (`known`)."""
     stamps = {}
     for name, text in files.items():
-        records, _ = read.records_of(name, text, name)
+        records = (known or {}).get(name)
+        if records is None:
+            records, _ = read.records_of(name, text, name)
         stamps[name] = integrity.stamp_of(records)
     lock_set = integrity.set_digest(stamps)
     return {name: integrity.insert(text, stamps[name], lock_set) for name, text in files.items()}
+
+
+def _conda_lock_records(locked: Locked) -> list[tuple[str, ...]]:
+    """The records `condalock.records` reads back from the conda-lock.yml `_render_conda` writes (same order)."""
+    spec = locked.spec
+    plats = tuple(p.platform for p in spec.platforms if p.conda)
+    in_conda = {p.platform: locked.pip.get(p.platform, ()) for p in spec.platforms if p.pip_in_conda}
+    as_read = CondaLock(plats, {}, (), {p: tuple(sorted(locked.conda.get(p, ()), key=lambda x: x.name)) for p in plats},
+                        {p: tuple(sorted(in_conda.get(p, ()), key=lambda x: x.name)) for p in plats})
+    return condalock.records(as_read)[0]
 
 
 def _render_conda(locked: Locked, head: str) -> dict[str, str]:
