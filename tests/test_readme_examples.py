@@ -1,7 +1,7 @@
 """The README's examples run: console transcripts print what the README shows, other commands run cleanly.
 
 Commands that need a network, a conda executable or input files the README only describes (lock, install,
-verify, migrate --from, doctor --from) are covered by their own tests and skipped here.
+verify, diff, migrate --from, doctor --from) are covered by their own tests and skipped here.
 """
 
 import re
@@ -14,7 +14,7 @@ from tests.support.cli import run_process
 
 README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"```(bash|console)\n(.*?)```", README.split("## Conventions", 1)[1], re.S)
-SKIP = ("envgen lock", "envgen install", "envgen verify", "--from", "envgen migrate --current", "/path/to/")
+SKIP = ("envgen lock", "envgen install", "envgen verify", "envgen diff", "--from", "envgen migrate --current", "/path/to/")
 
 
 def _transcripts():

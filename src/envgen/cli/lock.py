@@ -13,6 +13,7 @@ from envgen.cli import _common as common
 if TYPE_CHECKING:
     from envgen.compile.envfile import EnvFile
     from envgen.compile.stack import Stack
+    from envgen.lock.changes import Change, Side
     from envgen.lock.engine import Locked
     from envgen.lock.fetch import Fetcher
     from envgen.lock.spec import LockSpec
@@ -29,6 +30,8 @@ def register(app: typer.Typer) -> None:
                              "requirements with hashes) for every platform asked.")(lock)
     app.command("install", help="Create an environment from a lock, checking every package's hash.")(install)
     app.command("verify", help="Compare an installed environment with a lock; exit 1 on drift.")(verify)
+    app.command("diff", help="What changed between two locks, per platform and package; exit 1 when anything did.")(
+        diff)
 
 
 def lock(
@@ -90,8 +93,9 @@ def lock(
     fetcher = Fetcher(mirrors.adding(authenticated), offline, report=common.note)
     locked = lockfile.solve_all(spec, fetcher, previous, tuple(update or ()), timeout, report=common.note)
     files = lockfile.render_all(locked)
+    before = _before(out)
     written = lockfile.write_all(files, out)
-    _present(locked, written, json_out)
+    _present(locked, written, json_out, before)
 
 
 def _stacks(matrix: Matrix, env: EnvFile | None, torch: str | None, cuda: str | None, rocm: str | None, cpu: bool,
@@ -176,10 +180,37 @@ def _check(spec: LockSpec, out: Path, json_out: bool) -> None:
         raise typer.Exit(1)
 
 
-def _present(locked: Locked, written: list[Path], json_out: bool) -> None:
+def _before(out: Path) -> Side | str:
+    """The lock about to be replaced, for the change summary; or why there is none to compare with."""
+    from envgen.errors import BadInput
+    from envgen.lock.changes import read_side
+
+    if not (out / "conda-lock.yml").is_file() and not any(out.glob("pylock.*.toml")):
+        return "new lock"
+    try:
+        return read_side(out)
+    except BadInput:
+        return "the previous lock failed its check; not compared"
+
+
+def _changes(locked: Locked, before: Side | str) -> list[Change] | None:
+    from envgen.lock.changes import diff, side_of
+
+    if isinstance(before, str):
+        return None
+    after = side_of(locked.conda, locked.pip)
+    return diff(before, after, tuple(after))
+
+
+def _present(locked: Locked, written: list[Path], json_out: bool, before: Side | str) -> None:
+    from envgen.lock.changes import summary
+
+    changes = _changes(locked, before)
     if json_out:
         common.print_json({
             "files": [str(p) for p in written],
+            "changes": [c.to_json() for c in changes] if changes is not None else None,
+            "compared": before if isinstance(before, str) else "the previous lock",
             "conda": {plat: [{"name": p.name, "version": p.version, "build": p.build, "url": p.url}
                              for p in pkgs] for plat, pkgs in locked.conda.items()},
             "pip": {plat: [{"name": w.name, "version": w.version, "url": w.url} for w in wheels]
@@ -192,6 +223,12 @@ def _present(locked: Locked, written: list[Path], json_out: bool) -> None:
     for plat, wheels in locked.pip.items():
         wheel = next((w for w in wheels if w.name == "torch"), None)
         typer.echo(f"{plat} pip: {len(wheels)} packages ({'torch ' + wheel.version if wheel else 'no torch'})")
+    if changes is None:
+        typer.echo(f"changes: none to show ({before})")
+    else:
+        typer.echo(f"changes since the previous lock: {summary(changes)}")
+        for change in changes:
+            typer.echo(f"  {change.describe()}")
     for path in written:
         common.note(f"wrote {path}")
 
@@ -232,6 +269,29 @@ def _prefix(prefix: Path | None, name: str | None) -> Path:
 
     envs = os.environ.get("CONDA_ENVS_PATH", "").split(os.pathsep)[0] or str(Path.home() / ".conda" / "envs")
     return Path(envs) / check_env_name(str(name))
+
+
+def diff(
+    old: Path = typer.Argument(..., metavar="OLD", help="a lock folder or lockfile"),
+    new: Path = typer.Argument(..., metavar="NEW", help="a lock folder or lockfile"),
+    platform: list[str] | None = typer.Option(None, "--platform", help="only this platform; repeat for several"),
+    json_out: bool = common.JSON_OPTION,
+) -> None:
+    """Added, removed, upgraded, downgraded and rebuilt packages from OLD to NEW; exit 0 when nothing changed."""
+    from envgen.lock.changes import diff as changes_between
+    from envgen.lock.changes import read_side, summary
+    from envgen.models import check_platform
+
+    plats = tuple(check_platform(p) for p in platform or [])
+    changes = changes_between(read_side(old), read_side(new), plats)
+    if json_out:
+        common.print_json({"old": str(old), "new": str(new), "changes": [c.to_json() for c in changes]})
+    else:
+        for change in changes:
+            typer.echo(change.describe())
+        typer.echo(summary(changes))
+    if changes:
+        raise typer.Exit(1)
 
 
 def verify(

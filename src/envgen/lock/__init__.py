@@ -7,7 +7,7 @@ the pip engine (`pip.py`, uv), fetching with the per-user cache, offline mode, p
 everything and rendering the set (`engine.py`), one module per format (`condalock.py`, `explicit.py`,
 `pylock.py`; pixi.lock is rendered by `conda.py`), the records digest and lock-set lines every file carries
 (`integrity.py`), writing a set as a unit (`unit.py`), reading any of them back, checked (`read.py`),
-`install.py` and `verify.py`.
+what changed between two locks (`changes.py`), `install.py` and `verify.py`.
 Data: LockSpec -solve(py-rattler | uv)-> LockedConda / LockedWheel records -render, stamp-> conda-lock.yml,
 conda-<platform>.lock, pixi.lock, requirements-<platform>.txt, pylock.<platform>.toml.
 May import: `envgen.compile`, `envgen.matrix` and the shared leaves. Never another capability or the CLI.

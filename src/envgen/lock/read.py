@@ -125,7 +125,7 @@ def _packages(name: str, text: str) -> Fields | None:
         return out
     if kind == "explicit":
         plat, pairs = explicit.parse_text(text, name)
-        return {(plat, _from_filename(url, md5, "").name): {"url": url, "md5": md5} for url, md5 in pairs}
+        return {(plat, conda_from_url(url, md5, "").name): {"url": url, "md5": md5} for url, md5 in pairs}
     if kind in ("pylock", "requirements"):
         read = pylock.read_pylock_text if kind == "pylock" else pylock.read_requirements_text
         return {("", w.name.lower()): {"version": w.version, "sha256": w.sha256} for w in read(text, name, "")}
@@ -223,7 +223,8 @@ def read_explicit(path: Path) -> tuple[str, tuple[tuple[str, str], ...]]:
     return explicit.parse_text(checked_text(path), str(path))
 
 
-def _from_filename(url: str, md5: str, sha256: str) -> LockedConda:
+def conda_from_url(url: str, md5: str, sha256: str) -> LockedConda:
+    """The record of an explicit-lock line: name, version and build from the package file name."""
     fn = url.rsplit("/", 1)[-1]
     stem = fn[: -len(".tar.bz2")] if fn.endswith(".tar.bz2") else fn.rsplit(".", 1)[0]
     parts = stem.rsplit("-", 2)
@@ -257,7 +258,7 @@ def load_lock(path: Path, platform: str) -> LockedEnv:
     if found and found != platform:
         raise BadInput(f"{path} is a {found} lock, not {platform}", hint=f"pass --platform {found}")
     sha = _sha256_beside(path, platform)
-    return LockedEnv(platform, tuple(_from_filename(u, m, sha.get(u, "")) for u, m in pairs), (), path)
+    return LockedEnv(platform, tuple(conda_from_url(u, m, sha.get(u, "")) for u, m in pairs), (), path)
 
 
 def _sha256_beside(path: Path, platform: str) -> dict[str, str]:
@@ -269,5 +270,5 @@ def _sha256_beside(path: Path, platform: str) -> dict[str, str]:
     return {p.url: p.sha256 for p in lock.conda.get(platform, ()) if p.sha256}
 
 
-__all__ = ["LockedConda", "LockedEnv", "LockedWheel", "check_folder", "checked_text", "claims_envgen", "load_lock",
-           "read_conda_lock", "read_explicit", "read_pylock"]
+__all__ = ["LockedConda", "LockedEnv", "LockedWheel", "check_folder", "checked_text", "claims_envgen", "conda_from_url",
+           "load_lock", "read_conda_lock", "read_explicit", "read_pylock"]

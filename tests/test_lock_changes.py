@@ -1,0 +1,91 @@
+"""What changed between two locks: `envgen diff A B`, and the summary `envgen lock` prints against the lock it
+replaces. Real locks solved from the channels served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from envgen.lock.changes import Entry, diff, summary
+from tests.support.cli import run
+from tests.support.lockenv import mirror_pairs, server
+
+CUDA = ["--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "--installer", "conda"]
+CPU = ["--torch", "1.8.1", "--cpu", "--platform", "linux-64", "--installer", "conda"]
+
+
+@pytest.fixture
+def world(monkeypatch, tmp_path):
+    srv = server()
+    srv.faults.clear()
+    monkeypatch.setenv("ENVGEN_MIRRORS", " ".join(mirror_pairs(srv.url)))
+    monkeypatch.setenv("ENVGEN_MIRROR_FILE", "/nonexistent/mirrors.toml")
+    monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path / "cache"))
+    return srv
+
+
+def _entry(version: str, build: str = "0", url: str = "u") -> Entry:
+    return Entry(version, build, url)
+
+
+KIND_CASES = [
+    ("upgraded", _entry("1.9"), _entry("1.10")),
+    ("downgraded", _entry("2021.4.0"), _entry("2021.3.0")),
+    ("build changed", _entry("1.8.1", "py3.9_cuda10.2_0"), _entry("1.8.1", "py3.9_cpu_0")),
+    ("source changed", _entry("1.0", "0", "https://a/x"), _entry("1.0", "0", "https://b/x")),
+    ("upgraded", _entry("1.0a"), _entry("1.0b")),  # not PEP 440 as conda writes it: compared by parts
+    ("added", None, _entry("1.0")),
+    ("removed", _entry("1.0"), None),
+]
+
+
+@pytest.mark.parametrize("kind,old,new", KIND_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(KIND_CASES)])
+def test_each_kind_of_change(kind, old, new):
+    before = {"linux-64": {("conda", "x"): old}} if old else {"linux-64": {}}
+    after = {"linux-64": {("conda", "x"): new}} if new else {"linux-64": {}}
+    (change,) = diff(before, after)
+    assert change.kind == kind and change.name == "x" and change.platform == "linux-64"
+
+
+def test_no_change_says_so():
+    side = {"win-64": {("pip", "torch"): _entry("2.5.1+cu124", "")}}
+    assert diff(side, side) == [] and summary([]) == "no changes"
+
+
+def test_diff_between_two_locks(capsys, world, tmp_path):
+    assert run(capsys, "lock", *CUDA, "-o", str(tmp_path / "a")).code == 0
+    assert run(capsys, "lock", *CPU, "-o", str(tmp_path / "b")).code == 0
+    res = run(capsys, "diff", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert res.code == 1, res.err
+    assert "linux-64 conda: pytorch 1.8.1 py3.9_cuda10.2_cudnn7.6.5_0 -> 1.8.1 py3.9_cpu_0 (build changed)" in res.out
+    assert "linux-64 conda: cudatoolkit 10.2.89 hfd86e86_1 (removed)" in res.out
+    assert res.out.rstrip().splitlines()[-1].startswith(f"{res.out.count('linux-64')} changes (")
+    data = json.loads(run(capsys, "diff", str(tmp_path / "a"), str(tmp_path / "b"), "--json").out)
+    assert {"platform": "linux-64", "manager": "conda", "name": "cudatoolkit", "change": "removed",
+            "old": "10.2.89 hfd86e86_1", "new": None} in data["changes"]
+    same = run(capsys, "diff", str(tmp_path / "a"), str(tmp_path / "a" / "conda-lock.yml"))
+    assert same.code == 0 and same.out.strip() == "no changes"
+
+
+def test_lock_summarises_what_it_replaced(capsys, world, tmp_path):
+    out = tmp_path / "locks"
+    first = run(capsys, "lock", *CUDA, "-o", str(out))
+    assert first.code == 0 and "changes: none to show (new lock)" in first.out
+    again = run(capsys, "lock", *CUDA, "-o", str(out))
+    assert again.code == 0 and "changes since the previous lock: no changes" in again.out
+    switched = run(capsys, "lock", *CPU, "-o", str(out), "--json")
+    data = json.loads(switched.out)
+    assert data["compared"] == "the previous lock"
+    assert {"platform": "linux-64", "manager": "conda", "name": "pytorch", "change": "build changed",
+            "old": "1.8.1 py3.9_cuda10.2_cudnn7.6.5_0", "new": "1.8.1 py3.9_cpu_0"} in data["changes"]
+
+
+def test_diff_refuses_a_lock_that_fails_its_check(capsys, world, tmp_path):
+    assert run(capsys, "lock", *CUDA, "-o", str(tmp_path / "a")).code == 0
+    lock = tmp_path / "a" / "conda-lock.yml"
+    text = lock.read_text()
+    assert 'version: "1.8.1"' in text
+    lock.write_text(text.replace('version: "1.8.1"', 'version: "1.8.2"', 1))
+    res = run(capsys, "diff", str(tmp_path / "a"), str(tmp_path / "a"))
+    assert res.code == 2 and "fails its check" in res.err and "hint:" in res.err
