@@ -89,3 +89,19 @@ def test_diff_refuses_a_lock_that_fails_its_check(capsys, world, tmp_path):
     lock.write_text(text.replace('version: "1.8.1"', 'version: "1.8.2"', 1))
     res = run(capsys, "diff", str(tmp_path / "a"), str(tmp_path / "a"))
     assert res.code == 2 and "fails its check" in res.err and "hint:" in res.err
+
+
+def test_diff_between_a_lock_and_the_environment_installed_from_it(capsys, world, tmp_path):
+    env = tmp_path / "environment.yml"
+    env.write_text("channels: [pytorch, defaults]\ndependencies:\n  - python=3.9\n  - pytorch=1.8.1\n  - cpuonly\n"
+                   "  - pip:\n    - -f https://download.pytorch.org/whl/torch_stable.html\n    - torchaudio==0.8.1\n")
+    lock, prefix = tmp_path / "lock", tmp_path / "env"
+    assert run(capsys, "lock", "--from", str(env), "--platform", "linux-64", "-o", str(lock)).code == 0
+    assert run(capsys, "install", str(lock), "--prefix", str(prefix), "--platform", "linux-64").code == 0
+    same = run(capsys, "diff", str(lock), str(prefix), "--platform", "linux-64")
+    assert same.code == 0 and same.out.strip() == "no changes", same.out + same.err
+    next((prefix / "conda-meta").glob("numpy-*.json")).unlink()  # drift: conda no longer lists numpy
+    drift = run(capsys, "diff", str(lock), str(prefix), "--platform", "linux-64", "--json")
+    assert drift.code == 1
+    changes = json.loads(drift.out)["changes"]
+    assert [(c["manager"], c["name"], c["change"]) for c in changes] == [("conda", "numpy", "removed")]

@@ -188,7 +188,7 @@ def _before(out: Path) -> Side | str:
     if not (out / "conda-lock.yml").is_file() and not any(out.glob("pylock.*.toml")):
         return "new lock"
     try:
-        return read_side(out)
+        return read_side(out, "")
     except BadInput:
         return "the previous lock failed its check; not compared"
 
@@ -272,18 +272,21 @@ def _prefix(prefix: Path | None, name: str | None) -> Path:
 
 
 def diff(
-    old: Path = typer.Argument(..., metavar="OLD", help="a lock folder or lockfile"),
-    new: Path = typer.Argument(..., metavar="NEW", help="a lock folder or lockfile"),
-    platform: list[str] | None = typer.Option(None, "--platform", help="only this platform; repeat for several"),
+    old: Path = typer.Argument(..., metavar="OLD", help="a lock folder or lockfile, or an installed conda env"),
+    new: Path = typer.Argument(..., metavar="NEW", help="a lock folder or lockfile, or an installed conda env"),
+    platform: list[str] | None = typer.Option(None, "--platform",
+                                              help="only this platform, repeatable (an installed env is taken as the "
+                                                   "first, else this machine's)"),
     json_out: bool = common.JSON_OPTION,
 ) -> None:
     """Added, removed, upgraded, downgraded and rebuilt packages from OLD to NEW; exit 0 when nothing changed."""
     from envgen.lock.changes import diff as changes_between
     from envgen.lock.changes import read_side, summary
-    from envgen.models import check_platform
+    from envgen.models import check_platform, host_platform
 
     plats = tuple(check_platform(p) for p in platform or [])
-    changes = changes_between(read_side(old), read_side(new), plats)
+    here = plats[0] if plats else host_platform()
+    changes = changes_between(read_side(old, here), read_side(new, here), plats)
     if json_out:
         common.print_json({"old": str(old), "new": str(new), "changes": [c.to_json() for c in changes]})
     else:

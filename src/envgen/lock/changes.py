@@ -2,7 +2,9 @@
 changed (same version, another build) or source changed (same version and build from another URL).
 
 Both sides are read through the checked readers (`envgen.lock.read`), so a summary is never drawn from a lock
-that fails its own check. `envgen diff A B` prints it; `envgen lock` prints it against the lock it replaces.
+that fails its own check; either side may also be an installed conda environment (its conda-meta records and
+the pip packages conda did not install). `envgen diff A B` prints it; `envgen lock` prints it against the lock
+it replaces.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envgen.errors import BadInput
@@ -57,13 +60,28 @@ def side_of(conda: dict[str, tuple[LockedConda, ...]], pip: dict[str, tuple[Lock
             out.setdefault(plat, {})[("conda", c.name)] = Entry(c.version, c.build, c.url)
     for plat, wheels in pip.items():
         for w in wheels:
-            out.setdefault(plat, {})[("pip", w.name.lower())] = Entry(w.version, "", w.url)
+            out.setdefault(plat, {})[("pip", canonicalize_name(w.name))] = Entry(w.version, "", w.url)
     return out
 
 
-def read_side(path: Path) -> Side:
-    """Every platform of a lock folder or lockfile, checked first (BadInput, exit 2, when it fails)."""
+def installed_side(prefix: Path, platform: str) -> Side:
+    """An installed conda environment as a side (its platform is the one it was made for: given, or this one)."""
+    from envgen.lock.verify import installed_conda, installed_pip
+
+    entries: dict[tuple[str, str], Entry] = {}
+    for name, meta in installed_conda(prefix).items():  # its URL is where it was fetched from (a mirror, a cache):
+        entries[("conda", name)] = Entry(str(meta.get("version", "")), str(meta.get("build", "")), "")  # unknown
+    for name, version in installed_pip(prefix).items():
+        entries[("pip", canonicalize_name(name))] = Entry(version, "", "")
+    return {platform: entries}
+
+
+def read_side(path: Path, platform: str) -> Side:
+    """Every platform of a lock folder or lockfile, checked first (BadInput, exit 2, when it fails); or an
+    installed conda environment, taken as `platform`."""
     path = Path(path)
+    if path.is_dir() and (path / "conda-meta").is_dir():
+        return installed_side(path, platform)
     if path.is_dir():
         problems = read.check_folder(path)
         if problems:
@@ -113,7 +131,7 @@ def diff(old: Side, new: Side, platforms: tuple[str, ...] = ()) -> list[Change]:
         for key in sorted(set(before) | set(after)):
             manager, name = key
             a, b = before.get(key), after.get(key)
-            if a == b:
+            if a is not None and b is not None and _same(a, b):
                 continue
             if a is None or b is None:
                 out.append(Change(plat, manager, name, "added" if a is None else "removed",
@@ -124,6 +142,11 @@ def diff(old: Side, new: Side, platforms: tuple[str, ...] = ()) -> list[Change]:
                     "build changed" if a.build != b.build else "source changed")
             out.append(Change(plat, manager, name, kind, _show(a), _show(b)))
     return out
+
+
+def _same(a: Entry, b: Entry) -> bool:
+    """Equal, where a URL one side does not know (an installed pip package) never counts as another source."""
+    return a.version == b.version and a.build == b.build and (not a.url or not b.url or a.url == b.url)
 
 
 def _show(entry: Entry | None) -> str:
