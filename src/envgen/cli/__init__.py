@@ -11,6 +11,7 @@ Public names: `app`, `main`.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 from typing import Protocol
@@ -23,7 +24,7 @@ app = typer.Typer(
     name="envgen",
     help="Right, reproducible and explained PyTorch environments.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=False,  # `envgen completion SHELL` prints the script (cli/completion.py)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -69,6 +70,10 @@ def _run(argv: list[str] | None) -> int:
     """Run the app and return the exit code; the handled exception is gone once this returns (see `_release`)."""
     from envgen.cli._common import report_error
 
+    if "_ENVGEN_COMPLETE" in os.environ:  # a shell asks for completions (the script of `envgen completion SHELL`)
+        from typer.completion import completion_init  # type: ignore[attr-defined]  # re-exported, no __all__
+
+        completion_init()
     try:
         code = app(args=argv, prog_name="envgen", standalone_mode=False)
         return code if isinstance(code, int) else 0  # typer.Exit(N) is returned, not raised, without standalone mode
