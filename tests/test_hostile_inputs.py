@@ -393,3 +393,13 @@ def test_doctor_names_a_torch_import_that_crashes(capsys, tmp_path, monkeypatch)
     assert result.code == 1, result.err
     assert "no problems found" not in result.out and "importing torch failed" in result.out + result.err
     assert "SIGABRT" in result.out
+
+
+@pytest.mark.parametrize("channel", ["https://[::1/pytorch", "https://u:SECRET@[::1/pytorch"], ids=["ipv6", "ipv6-creds"])
+def test_a_channel_url_urllib_cannot_split_is_still_a_channel(capsys, tmp_path, channel):
+    listing = tmp_path / "list.txt"
+    listing.write_text("# packages in environment at /opt/env:\n#\n# Name  Version  Build  Channel\n"
+                       f"pytorch 1.8.1 py3.9_cuda10.2_cudnn7.6.5_0 {channel}\n")
+    result = run(capsys, "migrate", "--from", str(listing), "--torch", "2.5.1", "--cuda", "12.4", "--json")
+    assert result.code == 1 and "Traceback" not in result.err, result.err
+    assert "SECRET" not in result.out + result.err

@@ -78,7 +78,10 @@ class MigrateData:
             return self.aliases[raw]
         if "://" in raw or raw.startswith(("file:", "/")):
             if "://" in raw:  # credentials of a private mirror or a token channel (/t/<token>/) never decide
-                raw = strip_credentials(raw).rstrip("/")
+                try:
+                    raw = strip_credentials(raw).rstrip("/")
+                except ValueError:  # not a URL urllib can split ("https://[::1"): only its userinfo can go
+                    raw = re.sub(r"://[^@/]*@", "://", raw)
             bare = re.sub(r"^[a-z0-9+.-]+://", "", raw, flags=re.I)
             for rule in self.url_rules:
                 if m := rule.pattern.match(bare):

@@ -54,7 +54,7 @@ def conda_list(text: str, data: MigrateData, origin: str) -> Snapshot:
                            hint="paste the whole output of `conda list`, or pass --format")
         name, version = words[0], words[1]
         build = words[2] if len(words) > 2 else None
-        channel = channel_id(data, words[3]) if len(words) > 3 else "defaults"  # conda leaves defaults blank
+        channel = data.channel_of(words[3]) if len(words) > 3 else "defaults"  # conda leaves defaults blank
         if build == "<pip>" or channel == "pip":
             packages.append(pip_package(name, version, where))
         else:
@@ -69,7 +69,7 @@ def conda_json(text: str, data: MigrateData, origin: str) -> Snapshot:
         where = f"{origin}: entry {i}"
         name, version = _field(rec, "name", where) or "", _field(rec, "version", where) or ""
         base_url = safe_url(_field(rec, "base_url", where), where)
-        channel = channel_id(data, base_url or _field(rec, "channel", where))
+        channel = data.channel_of(base_url or _field(rec, "channel", where))
         if channel == "pip" or rec.get("platform") == "pypi":
             packages.append(pip_package(name, version, where))
             continue
@@ -104,7 +104,7 @@ def conda_explicit(text: str, data: MigrateData, origin: str) -> Snapshot:
         if platform is None and subdir != "noarch":
             platform = subdir
         channel_url = url.rsplit("/", 2)[0]
-        packages.append(conda_package(m["name"], m["version"], m["build"], channel_id(data, channel_url), where, url))
+        packages.append(conda_package(m["name"], m["version"], m["build"], data.channel_of(channel_url), where, url))
     return Snapshot(tuple(packages), platform)
 
 
@@ -131,12 +131,12 @@ def conda_env(text: str, data: MigrateData, origin: str) -> Snapshot:
             raise BadInput(f"{where}: not a conda spec: {shown}", hint="write it as name=version=build")
         exact = m["op"] in ("=", "==") and m["ver"] and "*" not in m["ver"]
         packages.append(_loose_conda(m["name"], m["ver"] if exact else "", m["build"],
-                                     channel_id(data, m["ch"]) if m["ch"] else None, where))
+                                     data.channel_of(m["ch"]) if m["ch"] else None, where))
     prefix, name = (_scalar(doc, key, origin) for key in ("prefix", "name"))
     channels = doc.get("channels") or []
     if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
         raise BadInput(f"{origin}: channels: expected a list of channel names", hint="e.g. channels: [conda-forge]")
-    found = tuple(c for c in (channel_id(data, ch) for ch in channels) if c)
+    found = tuple(c for c in (data.channel_of(ch) for ch in channels) if c)
     return Snapshot(tuple(packages), platform_of_prefix(prefix), name, prefix, found)
 
 
@@ -234,17 +234,6 @@ def safe_url(text: str | None, where: str) -> str | None:
         raise BadInput(f"{where}: not a valid URL ({exc})", hint="paste the listing as the tool printed it") from None
 
 
-def channel_id(data: MigrateData, text: str | None) -> str | None:
-    """The channel id of a channel name or URL, looked up without the URL's credentials (a token path
-    `/t/<token>/` would otherwise be read as the channel `t`)."""
-    if not text:
-        return None
-    try:
-        return data.channel_of(strip_credentials(text) if "://" in text else text)
-    except ValueError:
-        return data.channel_of(text)
-
-
 PARSERS: dict[str, Callable[[str, MigrateData, str], Snapshot]] = {
     "conda-list": conda_list, "conda-json": conda_json, "conda-explicit": conda_explicit, "conda-env": conda_env,
     "pip-freeze": pip_freeze, "pip-json": pip_json,
@@ -296,7 +285,7 @@ def _conda_meta(folder: Path, data: MigrateData) -> tuple[dict[str, Package], st
             raise BadInput(f"{path}: conda metadata is not a JSON object", hint="is this prefix intact?")
         where = str(path)
         url = safe_url(_field(rec, "url", where), where)
-        channel = channel_id(data, _field(rec, "channel", where) or (url or "").rsplit("/", 2)[0] or None)
+        channel = data.channel_of(_field(rec, "channel", where) or (url or "").rsplit("/", 2)[0] or None)
         subdir = _field(rec, "subdir", where)
         if subdir and subdir != "noarch" and platform is None:
             platform = subdir

@@ -17,7 +17,7 @@ from envgen.errors import BadInput
 from envgen.fileio import read_text
 from envgen.lock.read import checked_text, claims_envgen
 from envgen.matrix.migrate import MigrateData
-from envgen.migrate.listings import channel_id, safe_url
+from envgen.migrate.listings import safe_url
 from envgen.migrate.packages import Package, Snapshot, conda_accel, conda_package, pip_accel
 from envgen.migrate.plan import Spec, Target
 from envgen.models import Accel
@@ -127,7 +127,7 @@ def _from_conda_lock(p: Path, platform: str) -> Target:
     if platform not in lock.platforms:
         raise BadInput(f"{p} has no packages for {platform} (it locks {', '.join(lock.platforms)})",
                        hint="pass --platform with one of those, or lock this platform")
-    pkgs = [conda_package(c.name, c.version, c.build, channel_id(data, c.channel), f"{p}: {c.name}",
+    pkgs = [conda_package(c.name, c.version, c.build, data.channel_of(c.channel), f"{p}: {c.name}",
                           safe_url(c.url, f"{p}: {c.name}"))
             for c in lock.conda.get(platform, ())]
     explicit = p.parent / f"conda-{platform}.lock"  # envgen lock writes it beside conda-lock.yml
@@ -171,7 +171,7 @@ def _from_environment_yml(p: Path, data: MigrateData, platform: str) -> Target:
     env = read_environment_yml(p)
     # a channel URL with a token or password becomes its channel id or a credential-free URL: the install
     # command must not carry the secret (conda finds the credentials in its token store or .netrc)
-    channels = tuple(str(channel_id(data, c)) for c in env["channels"] if c and c != "nodefaults")
+    channels = tuple(str(data.channel_of(c)) for c in env["channels"] if c and c != "nodefaults")
     specs, packages = [], []
     for raw in env["conda"]:
         m = _SPEC.match(raw)
