@@ -29,6 +29,21 @@ def _isolated_cache(tmp_path_factory, monkeypatch, _matrix_cache):
     monkeypatch.setenv("NO_COLOR", "1")
 
 
+@pytest.fixture
+def served(monkeypatch):
+    """The lock tests' world (real channels and wheels on 127.0.0.1, `tests.support.lockenv`) with the real hosts
+    mirrored onto it and no user mirror file (the cache is the test's own, see `_isolated_cache`); yields the server
+    (faults, requests, credentials)."""
+    from tests.support.lockenv import mirror_pairs, server
+
+    srv = server()
+    srv.faults.clear()
+    monkeypatch.setenv("ENVGEN_MIRRORS", " ".join(mirror_pairs(srv.url)))
+    monkeypatch.setenv("ENVGEN_MIRROR_FILE", "/nonexistent/mirrors.toml")
+    yield srv
+    srv.faults.clear()
+
+
 @pytest.fixture(scope="session")
 def matrix():
     from envgen.matrix import load_matrix

@@ -9,20 +9,9 @@ import pytest
 
 from envgen.lock.changes import Entry, diff, summary
 from tests.support.cli import run
-from tests.support.lockenv import mirror_pairs, server
 
 CUDA = ["--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "--installer", "conda"]
 CPU = ["--torch", "1.8.1", "--cpu", "--platform", "linux-64", "--installer", "conda"]
-
-
-@pytest.fixture
-def world(monkeypatch, tmp_path):
-    srv = server()
-    srv.faults.clear()
-    monkeypatch.setenv("ENVGEN_MIRRORS", " ".join(mirror_pairs(srv.url)))
-    monkeypatch.setenv("ENVGEN_MIRROR_FILE", "/nonexistent/mirrors.toml")
-    monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path / "cache"))
-    return srv
 
 
 def _entry(version: str, build: str = "0", url: str = "u") -> Entry:
@@ -53,7 +42,7 @@ def test_no_change_says_so():
     assert diff(side, side) == [] and summary([]) == "no changes"
 
 
-def test_diff_between_two_locks(capsys, world, tmp_path):
+def test_diff_between_two_locks(capsys, served, tmp_path):
     assert run(capsys, "lock", *CUDA, "-o", str(tmp_path / "a")).code == 0
     assert run(capsys, "lock", *CPU, "-o", str(tmp_path / "b")).code == 0
     res = run(capsys, "diff", str(tmp_path / "a"), str(tmp_path / "b"))
@@ -68,7 +57,7 @@ def test_diff_between_two_locks(capsys, world, tmp_path):
     assert same.code == 0 and same.out.strip() == "no changes"
 
 
-def test_lock_summarises_what_it_replaced(capsys, world, tmp_path):
+def test_lock_summarises_what_it_replaced(capsys, served, tmp_path):
     out = tmp_path / "locks"
     first = run(capsys, "lock", *CUDA, "-o", str(out))
     assert first.code == 0 and "changes: none to show (new lock)" in first.out
@@ -81,7 +70,7 @@ def test_lock_summarises_what_it_replaced(capsys, world, tmp_path):
             "old": "1.8.1 py3.9_cuda10.2_cudnn7.6.5_0", "new": "1.8.1 py3.9_cpu_0"} in data["changes"]
 
 
-def test_diff_refuses_a_lock_that_fails_its_check(capsys, world, tmp_path):
+def test_diff_refuses_a_lock_that_fails_its_check(capsys, served, tmp_path):
     assert run(capsys, "lock", *CUDA, "-o", str(tmp_path / "a")).code == 0
     lock = tmp_path / "a" / "conda-lock.yml"
     text = lock.read_text()
@@ -91,7 +80,7 @@ def test_diff_refuses_a_lock_that_fails_its_check(capsys, world, tmp_path):
     assert res.code == 2 and "fails its check" in res.err and "hint:" in res.err
 
 
-def test_diff_between_a_lock_and_the_environment_installed_from_it(capsys, world, tmp_path):
+def test_diff_between_a_lock_and_the_environment_installed_from_it(capsys, served, tmp_path):
     env = tmp_path / "environment.yml"
     env.write_text("channels: [pytorch, defaults]\ndependencies:\n  - python=3.9\n  - pytorch=1.8.1\n  - cpuonly\n"
                    "  - pip:\n    - -f https://download.pytorch.org/whl/torch_stable.html\n    - torchaudio==0.8.1\n")

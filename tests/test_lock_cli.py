@@ -5,26 +5,16 @@ from __future__ import annotations
 import pytest
 
 from tests.support.cli import run
-from tests.support.lockenv import mirror_pairs, server
+from tests.support.lockenv import mirror_pairs
 
 BASE = ["--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64"]
-
-
-@pytest.fixture
-def mirrored(monkeypatch):
-    srv = server()
-    srv.faults.clear()
-    monkeypatch.setenv("ENVGEN_MIRRORS", " ".join(mirror_pairs(srv.url)))
-    monkeypatch.setenv("ENVGEN_MIRROR_FILE", "/nonexistent/mirrors.toml")
-    yield srv
-    srv.faults.clear()
 
 
 def _lock(capsys, out, *extra):
     return run(capsys, "lock", *BASE, "-o", str(out), *extra)
 
 
-def test_lock_two_platforms_conda_and_pip(capsys, mirrored, tmp_path):
+def test_lock_two_platforms_conda_and_pip(capsys, served, tmp_path):
     res = run(capsys, "lock", "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "--platform", "win-64",
               "-o", str(tmp_path))
     assert res.code == 0, res.err
@@ -38,20 +28,20 @@ def test_lock_two_platforms_conda_and_pip(capsys, mirrored, tmp_path):
     assert "numpy-2" not in text  # the matrix's numpy<2 pin for torch<2.3 reached the solve
 
 
-def test_lock_twice_is_byte_identical_and_check_passes(capsys, mirrored, tmp_path):
+def test_lock_twice_is_byte_identical_and_check_passes(capsys, served, tmp_path):
     assert _lock(capsys, tmp_path / "a").code == 0
     assert _lock(capsys, tmp_path / "b").code == 0
     for path in (tmp_path / "a").iterdir():
         other = (tmp_path / "b" / path.name).read_text()
         assert path.read_text().replace(str(tmp_path / "a"), "X") == other.replace(str(tmp_path / "b"), "X"), path.name
-    before = len(mirrored.requests)
+    before = len(served.requests)
     ok = _lock(capsys, tmp_path / "a", "--check")
-    assert ok.code == 0 and len(mirrored.requests) == before  # --check does not solve or fetch
+    assert ok.code == 0 and len(served.requests) == before  # --check does not solve or fetch
     stale = run(capsys, "lock", *BASE, "--python", "3.8", "-o", str(tmp_path / "a"), "--check")
     assert stale.code == 1 and "out of date" in stale.err
 
 
-def test_from_environment_yml_with_pip_section(capsys, mirrored, tmp_path):
+def test_from_environment_yml_with_pip_section(capsys, served, tmp_path):
     env = tmp_path / "environment.yml"
     env.write_text("name: paper\nchannels: [pytorch, defaults]\ndependencies:\n  - python=3.9\n"
                    "  - pytorch::pytorch=1.8.1\n  - cudatoolkit=10.2\n  - numpy<2\n  - pip:\n"
@@ -65,7 +55,7 @@ def test_from_environment_yml_with_pip_section(capsys, mirrored, tmp_path):
     assert "pytorch-1.8.1-py3.9_cuda10.2_cudnn7.6.5_0.tar.bz2" in text
 
 
-def test_update_keeps_the_rest_locked(capsys, mirrored, tmp_path):
+def test_update_keeps_the_rest_locked(capsys, served, tmp_path):
     assert run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "numpy<1.26").code == 0
     assert "numpy-1.21.2" in (tmp_path / "conda-lock.yml").read_text()
     res = run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "--update", "mkl")
@@ -77,12 +67,12 @@ def test_update_keeps_the_rest_locked(capsys, mirrored, tmp_path):
     assert res.code == 2 and "nosuchpkg: not in the lock" in res.err
 
 
-def test_update_without_a_lock_is_bad_input(capsys, mirrored, tmp_path):
+def test_update_without_a_lock_is_bad_input(capsys, served, tmp_path):
     res = _lock(capsys, tmp_path, "--update", "numpy")
     assert res.code == 2 and "error: --update needs an existing lock" in res.err and "hint:" in res.err
 
 
-def test_unsatisfiable_says_what_conflicts_in_the_matrix_words(capsys, mirrored, tmp_path):
+def test_unsatisfiable_says_what_conflicts_in_the_matrix_words(capsys, served, tmp_path):
     res = run(capsys, "lock", *BASE, "--installer", "conda", "--virtual", "__cuda=none", "-o", str(tmp_path))
     assert res.code == 2
     assert "cudatoolkit" in res.err and "__cuda" in res.err
@@ -98,7 +88,7 @@ def test_unsatisfiable_says_what_conflicts_in_the_matrix_words(capsys, mirrored,
     (["--platform", "amiga-68k"], "unknown platform"),
     (["--from", "/nonexistent/environment.yml"], "cannot read"),
 ], ids=["priority", "mirror", "virtual", "platform", "from-missing"])
-def test_bad_input_exits_2_with_error_and_hint(capsys, mirrored, tmp_path, args, words):
+def test_bad_input_exits_2_with_error_and_hint(capsys, served, tmp_path, args, words):
     res = run(capsys, "lock", "--torch", "1.8.1", "--cuda", "10.2", *args, "-o", str(tmp_path))
     assert res.code == 2 and "error: " in res.err and words in res.err and "hint: " in res.err
 
@@ -111,11 +101,11 @@ def test_network_failure_exits_3_naming_the_url(capsys, monkeypatch, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_offline_after_a_lock_uses_the_cache(capsys, mirrored, tmp_path):
+def test_offline_after_a_lock_uses_the_cache(capsys, served, tmp_path):
     assert _lock(capsys, tmp_path / "a", "--installer", "conda").code == 0
-    before = len(mirrored.requests)
+    before = len(served.requests)
     res = _lock(capsys, tmp_path / "b", "--installer", "conda", "--offline")
-    assert res.code == 0, res.err and len(mirrored.requests) == before
+    assert res.code == 0, res.err and len(served.requests) == before
     assert (tmp_path / "a" / "conda-lock.yml").read_text().replace("/a", "/b") == \
         (tmp_path / "b" / "conda-lock.yml").read_text()
 
@@ -125,7 +115,7 @@ def test_help_lists_the_options(capsys):
     assert res.code == 0 and "--mirror" in res.out and "--offline" in res.out and "--update" in res.out
 
 
-def test_update_that_changes_nothing_leaves_every_file_byte_identical(capsys, mirrored, tmp_path):
+def test_update_that_changes_nothing_leaves_every_file_byte_identical(capsys, served, tmp_path):
     out = tmp_path / "my locks"  # a space: the regenerate line must quote it
     args = [*BASE, "--installer", "conda", "-o", str(out), "numpy<1.26"]
     assert run(capsys, "lock", *args).code == 0
@@ -135,7 +125,7 @@ def test_update_that_changes_nothing_leaves_every_file_byte_identical(capsys, mi
     assert f"-o '{out}' 'numpy<1.26'\n" in before["conda-lock.yml"].decode()
 
 
-def test_a_failed_solve_exits_2_not_an_abort_at_shutdown(mirrored, tmp_path):
+def test_a_failed_solve_exits_2_not_an_abort_at_shutdown(served, tmp_path):
     """A failed solve exits 2 in a real process, every time.
 
     A reviewer saw about 1 such process in 6 abort at interpreter shutdown (exit 134, py-rattler objects freed while
@@ -149,7 +139,7 @@ def test_a_failed_solve_exits_2_not_an_abort_at_shutdown(mirrored, tmp_path):
         assert "numpy<2" in res.err and "Fatal Python error" not in res.err
 
 
-def test_an_invalid_extra_spec_is_not_blamed_on_channel_priority(capsys, mirrored, tmp_path):
+def test_an_invalid_extra_spec_is_not_blamed_on_channel_priority(capsys, served, tmp_path):
     res = run(capsys, "lock", *BASE, "--installer", "conda", "-o", str(tmp_path), "nump y[")
     assert res.code == 2 and "invalid conda spec 'nump y['" in res.err
     assert "channel-priority" not in res.err and "hint: write specs as" in res.err

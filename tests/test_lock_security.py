@@ -7,6 +7,7 @@ hostile URLs and hashes re-stamp the edited file: the defence there is the reade
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,32 +21,21 @@ from envgen.lock.engine import stamp
 from envgen.lock.fetch import safe_file_name
 from envgen.redact import redact, strip_credentials
 from tests.support.cli import run
-from tests.support.lockenv import mirror_pairs, server, world
+from tests.support.lockenv import mirror_pairs, world
 
 BASE = ["--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "--installer", "conda"]
 HEX32 = re.compile(r"\b[0-9a-f]{32}\b")
 
 
 @pytest.fixture
-def world_env(monkeypatch, tmp_path):
-    srv = server()
-    srv.faults.clear()
-    monkeypatch.setenv("ENVGEN_MIRRORS", " ".join(mirror_pairs(srv.url)))
-    monkeypatch.setenv("ENVGEN_MIRROR_FILE", "/nonexistent/mirrors.toml")
-    monkeypatch.setenv("ENVGEN_CACHE_DIR", str(tmp_path / "cache"))
-    yield srv
-    srv.faults.clear()
-
-
-@pytest.fixture
-def locked(capsys, world_env, tmp_path):
+def locked(capsys, served, tmp_path):
     res = run(capsys, "lock", *BASE, "-o", str(tmp_path / "locks"))
     assert res.code == 0, res.err
     return tmp_path / "locks"
 
 
 @pytest.fixture
-def pip_locked(capsys, world_env, tmp_path):
+def pip_locked(capsys, served, tmp_path):
     env = tmp_path / "environment.yml"
     env.write_text("channels: [pytorch, defaults]\ndependencies:\n  - python=3.9\n  - pytorch=1.8.1\n  - cpuonly\n"
                    "  - pip:\n    - -f https://download.pytorch.org/whl/torch_stable.html\n    - torchaudio==0.8.1\n")
@@ -80,16 +70,16 @@ HOSTILE_NAMES = ["..%2F..%2F..%2Fevil-1-0.tar.bz2", "%2E%2E%2F%2E%2E%2Fevil-1-0.
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
-def test_install_refuses_a_url_that_would_write_outside_the_cache(capsys, locked, tmp_path, world_env, name):
+def test_install_refuses_a_url_that_would_write_outside_the_cache(capsys, locked, tmp_path, served, name):
     lock = locked / "conda-lock.yml"
     torch_url = re.search(r"url: (\S*pytorch-1\.8\.1-\S+\.tar\.bz2)", lock.read_text()).group(1)
     _edit(lock, torch_url, torch_url.rsplit("/", 1)[0] + "/" + name)
     (locked / "conda-linux-64.lock").unlink()  # the edited file is installed alone
-    before = len(world_env.requests)
+    before = len(served.requests)
     res = _install(capsys, lock, tmp_path / "env")
     assert res.code == 2, res.err
     assert "refusing the package URL" in res.err and "hint:" in res.err
-    assert len(world_env.requests) == before  # refused before the first download
+    assert len(served.requests) == before  # refused before the first download
     assert not (tmp_path / "env").exists()
     written = [p for p in tmp_path.rglob("*") if "evil" in p.name or p.name in (".bashrc", ".profile")]
     assert written == []
@@ -124,14 +114,14 @@ def test_a_pip_entry_without_sha256_is_refused(capsys, pip_locked, tmp_path, has
     assert not (tmp_path / "env").exists()
 
 
-def test_a_modified_wheel_is_refused(capsys, pip_locked, tmp_path, world_env):
+def test_a_modified_wheel_is_refused(capsys, pip_locked, tmp_path, served):
     lock = pip_locked / "conda-lock.yml"
     wheel_url = re.search(r"url: \"?(\S+torchaudio\S+\.whl)", lock.read_text()).group(1)
     path = next(urlsplit(dst + wheel_url[len(src):]).path for src, dst in (m.split("=", 1) for m in
-                                                                          mirror_pairs(world_env.url))
+                                                                          mirror_pairs(served.url))
                 if wheel_url.startswith(src))
     other = next(p for p in world().rglob("*.whl") if "torchaudio" not in p.name)
-    world_env.faults[path] = f"swap:/{other.relative_to(world()).as_posix()}"
+    served.faults[path] = f"swap:/{other.relative_to(world()).as_posix()}"
     res = _install(capsys, pip_locked, tmp_path / "env")
     assert res.code == 3 and "hash mismatch for torchaudio" in res.err
     assert not (tmp_path / "env").exists()
@@ -155,8 +145,8 @@ def test_a_wrong_md5_is_refused_although_the_sha256_matches(capsys, locked, tmp_
 SECRETS = ("s3cretpw", "tok-SECRET9", "pw2secret", "qtokSECRET")
 
 
-def test_credentials_in_channel_and_index_urls_reach_no_file_and_no_message(capsys, tmp_path, world_env):
-    host = world_env.url.split("://", 1)[1]
+def test_credentials_in_channel_and_index_urls_reach_no_file_and_no_message(capsys, tmp_path, served):
+    host = served.url.split("://", 1)[1]
     env = tmp_path / "environment.yml"
     env.write_text(f"channels:\n  - http://alice:s3cretpw@{host}/t/tok-SECRET9/conda/pytorch\n"
                    f"  - http://{host}/conda/pkgs-main\n"
@@ -166,8 +156,8 @@ def test_credentials_in_channel_and_index_urls_reach_no_file_and_no_message(caps
     out = tmp_path / "locks"
     res = run(capsys, "lock", "--from", str(env), "--platform", "linux-64", "-o", str(out), "--json")
     assert res.code == 0, res.err
-    assert "tok-SECRET9" in world_env.credentials  # the credentials were used to download...
-    texts = {p: p.read_text(errors="replace") for p in [*out.iterdir(), *(tmp_path / "cache").rglob("*.json")]}
+    assert "tok-SECRET9" in served.credentials  # the credentials were used to download...
+    texts = {p: p.read_text(errors="replace") for p in [*out.iterdir(), *Path(os.environ["ENVGEN_CACHE_DIR"]).rglob("*.json")]}
     texts[Path("stdout")], texts[Path("stderr")] = res.out, res.err
     for where, text in texts.items():  # ...and went nowhere else
         for secret in SECRETS:
@@ -176,7 +166,7 @@ def test_credentials_in_channel_and_index_urls_reach_no_file_and_no_message(caps
     assert run(capsys, "lock", "--from", str(env), "--platform", "linux-64", "-o", str(out), "--check").code == 0
 
 
-def test_credentials_stay_out_of_network_errors(capsys, tmp_path, world_env):
+def test_credentials_stay_out_of_network_errors(capsys, tmp_path, served):
     env = tmp_path / "environment.yml"
     env.write_text("channels:\n  - http://alice:s3cretpw@127.0.0.1:9/t/tok-SECRET9/conda/pytorch\n"
                    "dependencies:\n  - pytorch=1.8.1\n")
@@ -400,7 +390,7 @@ def test_a_swapped_url_in_an_explicit_file_is_named(capsys, locked, tmp_path):
 
 
 @pytest.mark.parametrize("char", ["\u2028", "\x85", "\u2029", "\n"], ids=["ls", "nel", "ps", "lf"])
-def test_envgen_reads_back_a_lock_written_under_a_strange_folder_name(capsys, world_env, tmp_path, char):
+def test_envgen_reads_back_a_lock_written_under_a_strange_folder_name(capsys, served, tmp_path, char):
     out = tmp_path / f"lock{char}dir"
     assert run(capsys, "lock", *BASE, "-o", str(out)).code == 0
     assert run(capsys, "lock", *BASE, "-o", str(out), "--check").code == 0
@@ -408,14 +398,14 @@ def test_envgen_reads_back_a_lock_written_under_a_strange_folder_name(capsys, wo
     assert res.code == 2 and "not a conda environment" in res.err, res.err  # the lock itself read fine
 
 
-def test_credentials_for_a_canonical_url_come_from_netrc(capsys, tmp_path, world_env, monkeypatch):
-    host = world_env.url.split("://", 1)[1].split(":")[0]
+def test_credentials_for_a_canonical_url_come_from_netrc(capsys, tmp_path, served, monkeypatch):
+    host = served.url.split("://", 1)[1].split(":")[0]
     netrc = tmp_path / "netrc"
     netrc.write_text(f"machine {host} login alice password s3cretpw\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    world_env.credentials.clear()
+    served.credentials.clear()
     out = tmp_path / "locks"
     assert run(capsys, "lock", *BASE, "-o", str(out)).code == 0
-    assert any(c.startswith("Basic ") for c in world_env.credentials)  # sent with every download...
+    assert any(c.startswith("Basic ") for c in served.credentials)  # sent with every download...
     assert not [p for p in out.iterdir() if "s3cretpw" in p.read_text()]  # ...and written nowhere

@@ -14,7 +14,6 @@ import pytest
 
 from envgen.lock.read import check_folder
 from tests.support.cli import run
-from tests.support.lockenv import mirror_pairs, server
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
 
@@ -51,14 +50,9 @@ main(sys.argv[1:])
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    srv = server()
-    srv.faults.clear()
-    values = dict(os.environ, ENVGEN_MIRRORS=" ".join(mirror_pairs(srv.url)),
-                  ENVGEN_MIRROR_FILE="/nonexistent/mirrors.toml", ENVGEN_CACHE_DIR=str(tmp_path / "cache"))
-    for key in ("ENVGEN_MIRRORS", "ENVGEN_MIRROR_FILE", "ENVGEN_CACHE_DIR"):
-        monkeypatch.setenv(key, values[key])
-    return values
+def env(served):
+    """The environment the `envgen lock` subprocesses run with (the served world's mirrors and cache)."""
+    return dict(os.environ)
 
 
 def _start(env: dict[str, str], args: list[str], out: Path, mark: Path, phase: str, delay: float = 0.5

@@ -67,7 +67,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        mode = _mode_for(path)
+        mode = mode_for(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             os.chmod(tmp, mode)  # mkstemp makes the file private (0600); keep the old file's mode, else the umask's
@@ -84,7 +84,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
                              hint="check that the folder exists and is writable") from exc
 
 
-def _mode_for(path: Path) -> int:
+def mode_for(path: Path) -> int:
     """The permission bits the written file gets: those of the file it replaces, else 0666 less the umask."""
     try:
         return stat.S_IMODE(path.stat().st_mode)

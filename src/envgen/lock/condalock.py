@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from envgen.errors import BadInput
-from envgen.lock.records import LockedConda, LockedWheel
+from envgen.lock.records import MD5, SHA256, LockedConda, LockedWheel
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/+]*$")
 _NUMERIC = re.compile(r"[0-9]+(?:[eE][0-9]+)?|0b[01]+")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
-_MD5 = re.compile(r"[0-9a-f]{32}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 _T = TypeVar("_T")
 
@@ -188,9 +186,9 @@ def _hashes(entry: dict[str, Any], path: str | Path, where: str, need_md5: bool)
         raise BadInput(f"{path}: {where}: `hash` should be a mapping of md5/sha256, found {type(hashes).__name__}",
                        hint="the file was edited by hand; re-create it with `envgen lock`")
     md5, sha = hashes.get("md5"), hashes.get("sha256")
-    if md5 is not None and not (isinstance(md5, str) and _MD5.fullmatch(md5)):
+    if md5 is not None and not (isinstance(md5, str) and MD5.fullmatch(md5)):
         raise BadInput(f"{path}: {where} has a malformed md5 {str(md5)[:70]!r}", hint="re-create it with `envgen lock`")
-    if sha is not None and not (isinstance(sha, str) and _SHA256.fullmatch(sha)):
+    if sha is not None and not (isinstance(sha, str) and SHA256.fullmatch(sha)):
         raise BadInput(f"{path}: {where} has a malformed sha256 {str(sha)[:70]!r}",
                        hint="re-create it with `envgen lock`")
     if need_md5 and md5 is None:

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING
 
 from envgen.compat import tomllib
 from envgen.errors import BadInput
-from envgen.lock.records import LockedWheel
+from envgen.lock.records import SHA256, LockedWheel
 from envgen.models import MARKERS
 
 if TYPE_CHECKING:  # packaging.pylock is imported only when a pylock is validated
     from packaging.pylock import PackageSdist, PackageWheel, Pylock
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _q(text: str) -> str:
@@ -70,7 +69,7 @@ def read_pylock_text(text: str, path: str, platform: str) -> tuple[LockedWheel, 
         if not files or not files[0].url:
             raise BadInput(f"{path}: package {pkg.name} has no file URL", hint="re-create it with `envgen lock`")
         sha = files[0].hashes.get("sha256", "")
-        if not _SHA256.fullmatch(sha):
+        if not SHA256.fullmatch(sha):
             raise BadInput(f"{path}: package {pkg.name} carries no sha256 (a pip package is never installed "
                            "unchecked)", hint="re-create it with `envgen lock`")
         out.append(LockedWheel(str(pkg.name), str(pkg.version), files[0].url, sha, platform))

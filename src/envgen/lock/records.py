@@ -4,7 +4,11 @@ engines produce them, the format modules write and read them; none of them knows
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+MD5 = re.compile(r"[0-9a-f]{32}")  # a hex digest as lockfiles hold it
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 PRIORITIES = ("strict", "flexible", "disabled")
 

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from envgen.errors import OutsideFailure
+from envgen.fileio import mode_for
 from envgen.lock.read import STAGE_PREFIX
 
 COMMIT = "COMMIT"
@@ -76,7 +77,7 @@ def _stage(files: dict[str, str], outdir: Path) -> Path:
                              hint="check that the folder is writable") from exc
     try:
         for name, text in files.items():
-            _write(stage / name, text.encode("utf-8"), _mode_for(outdir / name))
+            _write(stage / name, text.encode("utf-8"), mode_for(outdir / name))
         _write(stage / COMMIT, json.dumps(sorted(files)).encode(), 0o644)
     except BaseException as exc:  # nothing reached its place: the old lock stays whole
         shutil.rmtree(stage, ignore_errors=True)
@@ -95,15 +96,6 @@ def _write(path: Path, raw: bytes, mode: int) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.chmod(path, mode)  # the umask of os.open must not narrow the old file's mode
-
-
-def _mode_for(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def recover(outdir: Path) -> None:
