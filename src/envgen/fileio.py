@@ -41,10 +41,11 @@ _BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 def one_line(text: str) -> str:
     """`text` with every line-breaking or control character escaped (`\\n`, `\\x85`, `\\u2028`)."""
-    return _BREAKING.sub(_escape_char, text)
+    return _BREAKING.sub(escape_char, text)
 
 
-def _escape_char(m: re.Match[str]) -> str:
+def escape_char(m: re.Match[str]) -> str:
+    """The escaped form of one matched character (`\\n`, `\\x85`, `\\u2028`), for `re.sub`."""
     char = m[0]
     named = {"\n": "\\n", "\r": "\\r"}.get(char)
     return named or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")

@@ -85,10 +85,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 def clean(text: str) -> str:
     """`text` fit for the terminal: URL secrets masked (`envgen.redact.redact`), control characters escaped."""
+    from envgen.fileio import escape_char
     from envgen.redact import redact
 
-    escaped = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
-    return redact(escaped)
+    return redact(_CONTROL.sub(escape_char, text))
 
 
 def markup(text: str) -> str:

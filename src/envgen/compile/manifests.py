@@ -74,7 +74,8 @@ def check_env_name(name: str) -> str:
 
 
 def _env_body(stack: Stack, name: str | None) -> str:
-    lines = [f"name: {_yaml_text(check_env_name(name) if name is not None else default_env_name(stack))}", "channels:"]
+    env_name = check_env_name(name) if name is not None else default_env_name(stack)
+    lines = [f"name: {_yaml_scalar(env_name)}", "channels:"]
     lines += [f"  - {c}" for c in stack.channels]
     if stack.route.override_channels:
         lines.append("  - nodefaults")
@@ -100,12 +101,6 @@ def _why(pin: Pin) -> str:
 
 
 def _yaml_scalar(text: str) -> str:
-    if _PLAIN.match(text) and not text.startswith(("*", "-", "=")):
-        return text
-    return _quoted(text)
-
-
-def _yaml_text(text: str) -> str:
     """`text` as a YAML scalar that reads back as this very text: plain when safe, else quoted."""
     if _PLAIN.match(text) and not text.startswith(("*", "-", "=", ".")) and not _NOT_TEXT.match(text):
         return text
