@@ -15,7 +15,7 @@ if not REAL.is_dir():
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="shared/data/real-channels is not present")
 ARGS = ["--from", "environment.yml", "--platform", "linux-64", "--platform", "win-64",
         "--channel-priority", "disabled", "-o", "."]
-FILES = ("conda-lock.yml", "conda-linux-64.lock", "conda-win-64.lock", "pixi.lock")
+FILES = ("conda-lock.yml", "conda-linux-64.lock", "conda-win-64.lock", "pixi.lock", "lock-inputs.yml")
 
 
 @pytest.fixture
@@ -42,5 +42,10 @@ def test_example_lock_check_passes(capsys, tmp_path, monkeypatch, mirrored):
     shutil.copytree(EXAMPLE, work)
     monkeypatch.chdir(work)
     assert run(capsys, "lock", *ARGS, "--check").code == 0
+    assert run(capsys, "lock", "--check", "-o", ".").code == 0  # the recorded inputs alone
     (work / "environment.yml").write_text((work / "environment.yml").read_text().replace("numpy", "numpy<2"))
     assert run(capsys, "lock", *ARGS, "--check").code == 1
+    res = run(capsys, "lock", "--check", "-o", ".")
+    assert res.code == 1
+    assert "environment.yml: dependencies change numpy -> numpy<2" in res.err
+    assert "envgen lock --update numpy -o ." in res.err

@@ -164,6 +164,8 @@ def test_credentials_in_channel_and_index_urls_reach_no_file_and_no_message(caps
             assert secret not in text, f"{secret} in {where}"
     assert f"http://{host}/conda/pytorch/linux-64/pytorch-1.8.1" in (out / "conda-lock.yml").read_text()
     assert run(capsys, "lock", "--from", str(env), "--platform", "linux-64", "-o", str(out), "--check").code == 0
+    assert run(capsys, "lock", "--check", "-o", str(out)).code == 0  # the recorded inputs, read back, agree
+    assert "***" in (out / "lock-inputs.yml").read_text()  # what was read of the file is recorded, masked
 
 
 def test_credentials_stay_out_of_network_errors(capsys, tmp_path, served):

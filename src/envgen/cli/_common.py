@@ -36,6 +36,10 @@ INSTALLER_OPTION = typer.Option(None, "--installer", help="conda, pip or both (d
 CHANNEL_OPTION = typer.Option(None, "--channel",
                               help="pytorch, conda-forge, peterjc123, pytorch-index or pypi (implies the installer)")
 PYTHON_OPTION = typer.Option(None, "--python", help="Python version (default: the newest with binaries)")
+MIRROR_OPTION = typer.Option(None, "--mirror", metavar="FROM=TO",
+                             help="Download FROM (a channel or index URL prefix) from TO; repeatable. "
+                                  "Also ENVGEN_MIRRORS and mirrors.toml.")
+OFFLINE_OPTION = typer.Option(False, "--offline", help="Use cached repodata and index pages only.")
 WITH_OPTION = typer.Option(None, "--with", help="companions, e.g. torchvision,torchaudio (default: both)")
 
 

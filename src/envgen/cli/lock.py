@@ -1,8 +1,8 @@
-"""`envgen lock`, `envgen install`, `envgen verify`: solved, hashed lockfiles and environments made from them."""
+"""`envgen lock`: solved, hashed lockfiles, their recorded inputs, and `--check`/`--update` from those alone."""
 
 from __future__ import annotations
 
-import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,26 +12,18 @@ from envgen.cli import _common as common
 
 if TYPE_CHECKING:
     from envgen.compile.envfile import EnvFile
-    from envgen.compile.stack import Stack
     from envgen.lock.changes import Change, Side
-    from envgen.lock.engine import Locked
-    from envgen.lock.fetch import Fetcher
+    from envgen.lock.engine import Locked, Previous
+    from envgen.lock.inputs import LockRequest
+    from envgen.lock.recipe import Recipe
     from envgen.lock.spec import LockSpec
+    from envgen.lock.staleness import Staleness
     from envgen.matrix import Matrix
-
-MIRROR_OPTION = typer.Option(None, "--mirror", metavar="FROM=TO",
-                             help="Download FROM (a channel or index URL prefix) from TO; repeatable. "
-                                  "Also ENVGEN_MIRRORS and mirrors.toml.")
-OFFLINE_OPTION = typer.Option(False, "--offline", help="Use cached repodata and index pages only.")
 
 
 def register(app: typer.Typer) -> None:
     app.command("lock", help="Solve and write lockfiles (conda-lock.yml, explicit, pixi.lock, pylock, "
                              "requirements with hashes) for every platform asked.")(lock)
-    app.command("install", help="Create an environment from a lock, checking every package's hash.")(install)
-    app.command("verify", help="Compare an installed environment with a lock; exit 1 on drift.")(verify)
-    app.command("diff", help="What changed between two locks, per platform and package; exit 1 when anything did.")(
-        diff)
 
 
 def lock(
@@ -47,10 +39,11 @@ def lock(
     with_: str | None = common.WITH_OPTION,
     from_: Path | None = typer.Option(None, "--from", help="a conda environment.yml (its pip: section too)"),
     out: Path = typer.Option(Path("locks"), "-o", "--output", help="folder for the lockfiles"),
-    check: bool = typer.Option(False, "--check", help="exit 1 if the lock in -o no longer matches its inputs"),
+    check: bool = typer.Option(False, "--check", help="exit 1 if the lock in -o no longer matches its inputs "
+                                                      "(the recorded ones when no other flag is given)"),
     update: list[str] | None = typer.Option(None, "--update", help="re-solve PKG, keeping the rest locked"),
-    mirror: list[str] | None = MIRROR_OPTION,
-    offline: bool = OFFLINE_OPTION,
+    mirror: list[str] | None = common.MIRROR_OPTION,
+    offline: bool = common.OFFLINE_OPTION,
     priority: str = typer.Option("strict", "--channel-priority", help="strict, flexible or disabled"),
     virtual: list[str] | None = typer.Option(None, "--virtual", metavar="NAME=VER[=BUILD]",
                                                 help="override a virtual package (__glibc=2.28, __cuda=none)"),
@@ -58,93 +51,106 @@ def lock(
     json_out: bool = common.JSON_OPTION,
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.errors import BadInput
-    from envgen.lock import engine as lockfile
-    from envgen.lock.inputs import LockOptions, from_stacks, load_env
+    """Without flags that say what to lock, the inputs recorded in the lock folder (lock-inputs.yml) are used."""
+    from envgen.lock.inputs import LockRequest
     from envgen.lock.mirrors import credentials_as_mirrors, load_mirrors
     from envgen.lock.spec import check_priority, parse_virtual
-    from envgen.models import check_platform
 
     _check_timeout(timeout)
-    options = LockOptions(check_priority(priority), tuple(parse_virtual(virtual or []).items()),
-                          _regenerate(locals()))
+    check_priority(priority)
+    parse_virtual(virtual or [])
+    request = LockRequest(torch, cuda, rocm, cpu, tuple(platform or ()), installer, channel, python, with_,
+                          str(from_) if from_ is not None else None, tuple(packages or ()), priority,
+                          tuple(virtual or ()))
     mirrors = load_mirrors(tuple(mirror or ()))  # bad input fails before the matrix is loaded
-    env = load_env(from_) if from_ else None
-    plats = [check_platform(p) for p in (platform or (env["platforms"] if env else []) or [])]
+    job = _job(request, out, check or bool(update))
     matrix = common.load(matrix_dir)
-    stacks = _stacks(matrix, env, torch, cuda, rocm, cpu, python, plats, installer, channel, with_)
-    spec = _with_extras(from_stacks(matrix, stacks, options, env, plats or None), packages or [])
+    spec = _spec(matrix, job.request, job.env, out)
     spec, authenticated = credentials_as_mirrors(spec)  # files and hashes see canonical URLs only
     if check:
-        return _check(spec, out, json_out)
-    previous = lockfile.read_previous(out) if update else None
-    if update:
-        if previous is None:
-            raise BadInput(f"--update needs an existing lock in {out}",
-                           hint="run `envgen lock` without --update first")
-        known = ({c.name.lower() for pkgs in previous.conda.values() for c in pkgs}
-                 | {w.name.lower() for wheels in previous.pip.values() for w in wheels})
-        unknown = [u for u in update if u.lower() not in known]
-        if unknown:
-            raise BadInput(f"--update {', '.join(unknown)}: not in the lock in {out}",
-                           hint="name a locked package, or add it as an extra package instead")
+        return _check(matrix, job, spec, out, json_out)
+    previous = _previous(out, spec, update)
+    from envgen.lock import engine as lockfile
     from envgen.lock.fetch import Fetcher
+    from envgen.lock.recipe import record, render
 
     fetcher = Fetcher(mirrors.adding(authenticated), offline, report=common.note)
     locked = lockfile.solve_all(spec, fetcher, previous, tuple(update or ()), timeout, report=common.note)
-    files = lockfile.render_all(locked)
+    env_path = Path(job.request.from_) if job.request.from_ else None
+    recipe = record(job.request, env_path, job.env, out, spec)
+    files = lockfile.render_all(locked, render(recipe))
     before = _before(out)
     written = lockfile.write_all(files, out)
     _present(locked, written, json_out, before)
 
 
-def _stacks(matrix: Matrix, env: EnvFile | None, torch: str | None, cuda: str | None, rocm: str | None, cpu: bool,
-            python: str | None, plats: list[str], installer: str | None, channel: str | None,
-            with_: str | None) -> list[Stack]:
-    from envgen.compile.resolve import resolve
-    from envgen.compile.selection import build_requests
+@dataclass(frozen=True)
+class _Job:
+    """What this run locks: the request (`from_` as a path from here), the environment file read from it, and the
+    inputs recorded in the lock folder (None where it has none, or when flags were given and it fails its check)."""
 
-    if env is not None and not any([torch, cuda, rocm, cpu, channel, with_]):
-        return []
-    inst = installer or ("conda" if env is not None else None)
-    requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, python=python,
-                              platforms=plats or None, installer=inst, channel=channel, with_=with_,
-                              detect=common.auto_detect())
-    return [s for r in requests for s in resolve(matrix, r)]
+    request: LockRequest
+    env: EnvFile | None
+    recorded: Recipe | None
+    replaying: bool  # the request is the recorded one
 
 
-def _with_extras(spec: LockSpec, extras: list[str]) -> LockSpec:
+def _job(request: LockRequest, out: Path, needs_lock: bool) -> _Job:
     import dataclasses
+    import os
 
-    if not extras:
-        return spec
-    plats = []
-    for p in spec.platforms:
-        conda = dataclasses.replace(p.conda, specs=p.conda.specs + tuple(extras)) if p.conda else None
-        pip = p.pip
-        if pip is not None and not p.pip_in_conda:
-            pip = dataclasses.replace(pip, requirements=pip.requirements + tuple(extras))
-        plats.append(dataclasses.replace(p, conda=conda, pip=pip))
-    return dataclasses.replace(spec, platforms=tuple(plats))
+    from envgen.errors import BadInput
+    from envgen.lock.inputs import load_env
+    from envgen.lock.recipe import read, source_path
+
+    recorded: Recipe | None = None
+    if request.empty or needs_lock:
+        try:
+            recorded = read(out) if out.is_dir() else None
+        except BadInput:
+            if request.empty:
+                raise
+    replaying = request.empty and recorded is not None
+    if request.empty and recorded is None and needs_lock:
+        raise BadInput(f"{out} holds no recorded inputs (lock-inputs.yml), so the flags it was made with are "
+                       "unknown", hint="give the flags the lock was made with, or re-create it with `envgen lock "
+                                       "FLAGS -o DIR` (this envgen records them)")
+    if replaying:
+        assert recorded is not None
+        here = (os.path.normpath(source_path(out, recorded.sources[0])) if recorded.request.from_ and
+                recorded.sources else None)
+        request = dataclasses.replace(recorded.request, from_=here)
+        common.note(f"using the inputs recorded in {out / 'lock-inputs.yml'}")
+    env = load_env(Path(request.from_)) if request.from_ else None
+    return _Job(request, env, recorded, replaying)
 
 
-def _regenerate(args: dict[str, Any]) -> str:
-    words = ["envgen", "lock"]
-    for flag, key in (("--torch", "torch"), ("--cuda", "cuda"), ("--rocm", "rocm"), ("--installer", "installer"),
-                      ("--channel", "channel"), ("--python", "python"), ("--with", "with_"), ("--from", "from_")):
-        if args.get(key) is not None:
-            words += [flag, str(args[key])]
-    if args.get("cpu"):
-        words.append("--cpu")
-    for plat in args.get("platform") or []:
-        words += ["--platform", plat]
-    if args.get("priority") != "strict":
-        words += ["--channel-priority", args["priority"]]
-    for v in args.get("virtual") or []:
-        words += ["--virtual", v]
-    words += ["-o", str(args["out"])]
-    words += list(args.get("packages") or [])
-    return shlex.join(words)
+def _spec(matrix: Matrix, request: LockRequest, env: EnvFile | None, out: Path) -> LockSpec:
+    from envgen.lock.inputs import spec_for
+
+    return spec_for(matrix, request, env, common.auto_detect(), command=request.command(str(out)))
+
+
+def _previous(out: Path, spec: LockSpec, update: list[str] | None) -> Previous | None:
+    from envgen.errors import BadInput
+    from envgen.lock import engine as lockfile
+    from envgen.lock.staleness import name_of
+
+    if not update:
+        return None
+    previous = lockfile.read_previous(out)
+    if previous is None:
+        raise BadInput(f"--update needs an existing lock in {out}",
+                       hint="run `envgen lock` without --update first")
+    known = ({c.name.lower() for pkgs in previous.conda.values() for c in pkgs}
+             | {w.name.lower() for wheels in previous.pip.values() for w in wheels}
+             | {name_of(s) for p in spec.platforms if p.conda for s in p.conda.specs}
+             | {name_of(r, pip=True) for p in spec.platforms if p.pip for r in p.pip.requirements})
+    unknown = [u for u in update if u.lower() not in known]
+    if unknown:
+        raise BadInput(f"--update {', '.join(unknown)}: neither in the lock in {out} nor asked for by its inputs",
+                       hint="name a locked package, or add it as an extra package instead")
+    return previous
 
 
 def _check_timeout(seconds: float) -> None:
@@ -157,27 +163,70 @@ def _check_timeout(seconds: float) -> None:
                        hint="e.g. --timeout 300")
 
 
-def _fetcher(mirror: list[str] | None, offline: bool) -> Fetcher:
-    from envgen.lock.fetch import Fetcher
-    from envgen.lock.mirrors import load_mirrors
-
-    return Fetcher(load_mirrors(tuple(mirror or ())), offline, report=common.note)
-
-
-def _check(spec: LockSpec, out: Path, json_out: bool) -> None:
+def _check(matrix: Matrix, job: _Job, spec: LockSpec, out: Path, json_out: bool) -> None:
+    """Exit 0 when the lock in `out` matches its inputs and passes its own checks; else say what changed, in words,
+    with the commands that bring it up to date, and exit 1."""
     from envgen.lock import engine as lockfile
+    from envgen.lock.staleness import commands
 
     problems = lockfile.check(spec, out)
+    stale: Staleness | None = None
+    if job.recorded is not None and not _same_spec(job.recorded.platforms, spec):
+        stale = _staleness(matrix, job, spec, out)
+        problems = [p for p in problems if "made from other inputs" not in p]
+    elif job.recorded is None and out.is_dir() and not problems:
+        problems.append("lock-inputs.yml: missing: the lock does not record what it was made from (made by an "
+                        "older envgen); re-lock once with the flags it was made with")
+    fix = commands(job.request, str(out), job.replaying, stale.packages if stale else ()) if (stale or problems) \
+        else []
     if json_out:
-        common.print_json({"up_to_date": not problems, "problems": problems})
-    elif problems:
-        common.note(f"the lock in {out} is out of date:")
-        for p in problems:
-            common.note(f"  {p}")
+        common.print_json({"up_to_date": not problems and stale is None, "problems": problems,
+                           "changes": list(stale.changes) if stale else [], "commands": fix,
+                           "inputs": "recorded" if job.replaying else "flags"})
+    elif stale is None and not problems:
+        typer.echo(f"the lock in {out} matches its {'recorded ' if job.replaying else ''}inputs")
     else:
-        typer.echo(f"the lock in {out} matches its inputs")
-    if problems:
+        common.note(f"the lock in {out} is out of date:" if stale else f"the lock in {out} fails its check:")
+        for line in (stale.changes if stale else ()) + tuple(problems):
+            common.note(f"  {line}")
+        common.note("to bring it up to date, run:" if len(fix) == 1 else "to bring it up to date, run one of:")
+        for line in fix:
+            common.note(f"  {line}")
+    if problems or stale is not None:
         raise typer.Exit(1)
+
+
+def _same_spec(recorded: dict[str, Any], spec: LockSpec) -> bool:
+    import json
+
+    from envgen.lock.spec import plain
+
+    now = {p.platform: plain(p) for p in spec.platforms}
+    return json.dumps(recorded, sort_keys=True, default=str) == json.dumps(now, sort_keys=True, default=str)
+
+
+def _staleness(matrix: Matrix, job: _Job, spec: LockSpec, out: Path) -> Staleness:
+    """What changed since the lock was made: the request, the environment file, and (by replaying the recorded
+    request and file with today's matrix) the matrix."""
+    import dataclasses
+
+    from envgen.errors import BadInput
+    from envgen.lock.mirrors import credentials_as_mirrors
+    from envgen.lock.recipe import relative_to
+    from envgen.lock.staleness import explain
+
+    recorded = job.recorded
+    assert recorded is not None
+    now = dataclasses.replace(job.request, from_=relative_to(Path(job.request.from_), out)
+                              if job.request.from_ else None)
+    label = job.request.from_ or (recorded.sources[0].path if recorded.sources else "")
+    try:
+        replayed = credentials_as_mirrors(_spec(matrix, recorded.request, recorded.env_content(), out))[0]
+    except BadInput as exc:
+        replayed = None
+        common.note(f"the recorded request no longer resolves with this matrix: {exc.message}")
+    return explain(recorded, now, label, job.env, replayed)
+
 
 
 def _before(out: Path) -> Side | str:
@@ -231,92 +280,3 @@ def _present(locked: Locked, written: list[Path], json_out: bool, before: Side |
             typer.echo(f"  {change.describe()}")
     for path in written:
         common.note(f"wrote {path}")
-
-
-def install(
-    lockpath: Path = typer.Argument(..., metavar="LOCK", help="a lock folder, conda-lock.yml, explicit file or pylock"),
-    prefix: Path | None = typer.Option(None, "--prefix", "-p", help="the environment folder to create"),
-    name: str | None = typer.Option(None, "--name", "-n", help="create it under the conda envs folder"),
-    platform: str | None = typer.Option(None, "--platform", help="which locked platform (default: this one)"),
-    force: bool = typer.Option(False, "--force", help="install into an existing prefix, making it match the lock"),
-    mirror: list[str] | None = MIRROR_OPTION,
-    offline: bool = OFFLINE_OPTION,
-    json_out: bool = common.JSON_OPTION,
-) -> None:
-    from envgen.lock.install import install as run_install
-    from envgen.lock.read import load_lock
-    from envgen.models import check_platform, host_platform
-
-    target = _prefix(prefix, name)
-    env = load_lock(lockpath, check_platform(platform) if platform else host_platform())
-    done = run_install(env, target, _fetcher(mirror, offline), force)
-    if json_out:
-        common.print_json({"prefix": str(done.prefix), "conda": done.conda, "pip": done.pip})
-    else:
-        typer.echo(f"installed {done.conda} conda and {done.pip} pip packages into {done.prefix}")
-
-
-def _prefix(prefix: Path | None, name: str | None) -> Path:
-    import os
-
-    from envgen.errors import BadInput
-
-    if (prefix is None) == (name is None):
-        raise BadInput("give exactly one of --prefix and --name", hint="e.g. --prefix ./env or --name torch18")
-    if prefix is not None:
-        return prefix
-    from envgen.compile.manifests import check_env_name
-
-    envs = os.environ.get("CONDA_ENVS_PATH", "").split(os.pathsep)[0] or str(Path.home() / ".conda" / "envs")
-    return Path(envs) / check_env_name(str(name))
-
-
-def diff(
-    old: Path = typer.Argument(..., metavar="OLD", help="a lock folder or lockfile, or an installed conda env"),
-    new: Path = typer.Argument(..., metavar="NEW", help="a lock folder or lockfile, or an installed conda env"),
-    platform: list[str] | None = typer.Option(None, "--platform",
-                                              help="only this platform, repeatable (an installed env is taken as the "
-                                                   "first, else this machine's)"),
-    json_out: bool = common.JSON_OPTION,
-) -> None:
-    """Added, removed, upgraded, downgraded and rebuilt packages from OLD to NEW; exit 0 when nothing changed."""
-    from envgen.lock.changes import diff as changes_between
-    from envgen.lock.changes import read_side, summary
-    from envgen.models import check_platform, host_platform
-
-    plats = tuple(check_platform(p) for p in platform or [])
-    here = plats[0] if plats else host_platform()
-    changes = changes_between(read_side(old, here), read_side(new, here), plats)
-    if json_out:
-        common.print_json({"old": str(old), "new": str(new), "changes": [c.to_json() for c in changes]})
-    else:
-        for change in changes:
-            typer.echo(change.describe())
-        typer.echo(summary(changes))
-    if changes:
-        raise typer.Exit(1)
-
-
-def verify(
-    lockpath: Path = typer.Argument(..., metavar="LOCK", help="a lock folder, conda-lock.yml, explicit file or pylock"),
-    prefix: Path = typer.Option(..., "--prefix", "-p", help="the installed environment"),
-    platform: str | None = typer.Option(None, "--platform", help="which locked platform (default: this one)"),
-    json_out: bool = common.JSON_OPTION,
-) -> None:
-    from envgen.lock.read import load_lock
-    from envgen.lock.verify import verify as run_verify
-    from envgen.models import check_platform, host_platform
-
-    env = load_lock(lockpath, check_platform(platform) if platform else host_platform())
-    drift = run_verify(env, prefix)
-    if json_out:
-        import dataclasses
-
-        common.print_json({"prefix": str(prefix), "drift": [dataclasses.asdict(d) for d in drift]})
-    elif drift:
-        for d in drift:
-            typer.echo(d.describe())
-    else:
-        typer.echo(f"{prefix} matches {lockpath} ({len(env.conda)} conda, {len(env.pip)} pip packages)")
-    if drift:
-        raise typer.Exit(1)

@@ -22,7 +22,7 @@ from envgen.lock.conda import CondaSolve
 from envgen.lock.condalock import CondaLock
 from envgen.lock.fetch import Fetcher
 from envgen.lock.pip import PipJob, compile_pip
-from envgen.lock.read import CONDA_LOCK, PIXI_LOCK
+from envgen.lock.read import CONDA_LOCK, PIXI_LOCK, RECIPE
 from envgen.lock.records import LockedConda, LockedWheel
 from envgen.lock.spec import LockSpec, PlatformSpec, input_hash, platform_hash
 from envgen.redact import redact
@@ -163,7 +163,8 @@ def _solve_pip(p: PlatformSpec, python: str, fetcher: Fetcher, previous: Previou
 
 # -- rendering ----------------------------------------------------------------------------------------------
 
-def render_all(locked: Locked) -> dict[str, str]:
+def render_all(locked: Locked, recipe: str | None = None) -> dict[str, str]:
+    """Every lockfile's text; `recipe` (the body of lock-inputs.yml, `envgen.lock.recipe.render`) joins the set."""
     spec = locked.spec
     digest = input_hash(spec)
     head = header("#", input_hash=digest, command=redact(spec.command))
@@ -178,6 +179,8 @@ def render_all(locked: Locked) -> dict[str, str]:
             files[requirements_name(p.platform)] = pylock.render_requirements(
                 head, wheels, p.pip.index_url, p.pip.extra_index_urls, p.pip.find_links)
             files[pylock_name(p.platform)] = pylock.render_pylock(head, p.platform, locked.pythons[p.platform], wheels)
+    if recipe is not None:
+        files[RECIPE] = head + recipe
     return stamp(dict(sorted(files.items())), known)
 
 

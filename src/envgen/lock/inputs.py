@@ -1,11 +1,15 @@
-"""Resolved Stacks and/or a user's environment.yml -> the `LockSpec` the lock engine takes."""
+"""What a lock is asked for (`LockRequest`: the flags that matter) and how it becomes the `LockSpec` the lock
+engine takes: resolved Stacks and/or a user's environment.yml, plus extra packages."""
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from envgen.compile.envfile import EnvFile, read_environment_yml
+from envgen.compile.selection import AutoDetect
 from envgen.compile.stack import Pin, Stack
 from envgen.errors import BadInput
 from envgen.lock.records import VirtualPkg
@@ -19,6 +23,57 @@ from envgen.lock.spec import (
     virtual_for,
 )
 from envgen.matrix import Matrix
+
+
+@dataclass(frozen=True, slots=True)
+class LockRequest:
+    """The flags of `envgen lock` that decide what is locked (not where from, how fast or through which mirror).
+
+    `from_` is the environment file's path as the command was given it; a recorded request holds it relative to
+    the lock folder (see `envgen.lock.recipe`)."""
+
+    torch: str | None = None
+    cuda: str | None = None
+    rocm: str | None = None
+    cpu: bool = False
+    platforms: tuple[str, ...] = ()
+    installer: str | None = None
+    channel: str | None = None
+    python: str | None = None
+    with_: str | None = None
+    from_: str | None = None
+    packages: tuple[str, ...] = ()
+    priority: str = "strict"
+    virtual: tuple[str, ...] = ()
+
+    FLAGS = (("torch", "--torch"), ("cuda", "--cuda"), ("rocm", "--rocm"), ("installer", "--installer"),
+             ("channel", "--channel"), ("python", "--python"), ("with_", "--with"), ("from_", "--from"))
+
+    @property
+    def empty(self) -> bool:
+        """No flag that decides what is locked was given (then a recorded request is used, where there is one)."""
+        return self == LockRequest()
+
+    def words(self) -> list[str]:
+        """The request as `envgen lock` flags (without -o and the extra packages), in a fixed order."""
+        out: list[str] = []
+        for key, flag in self.FLAGS:
+            value = getattr(self, key)
+            if value is not None:
+                out += [flag, str(value)]
+        if self.cpu:
+            out.append("--cpu")
+        for plat in self.platforms:
+            out += ["--platform", plat]
+        if self.priority != "strict":
+            out += ["--channel-priority", self.priority]
+        for v in self.virtual:
+            out += ["--virtual", v]
+        return out
+
+    def command(self, out: str, *extra: str) -> str:
+        """The shell command line that asks for this request into `out`."""
+        return shlex.join(["envgen", "lock", *self.words(), *extra, "-o", out, *self.packages])
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,3 +192,43 @@ def _merge_env(matrix: Matrix, plat: str, env: EnvFile, conda: CondaPart | None,
 
 def load_env(path: Path) -> EnvFile:
     return read_environment_yml(path)
+
+
+def spec_for(matrix: Matrix, request: LockRequest, env: EnvFile | None, detect: AutoDetect | None = None,
+             command: str = "envgen lock") -> LockSpec:
+    """The LockSpec of a request: the matrix's stacks for its flags, the environment file's packages (`env`, read
+    by the caller from `request.from_`), and the extra packages."""
+    from envgen.lock.spec import check_priority, parse_virtual
+    from envgen.models import check_platform
+
+    options = LockOptions(check_priority(request.priority), tuple(parse_virtual(list(request.virtual)).items()),
+                          command)
+    plats = [check_platform(p) for p in (request.platforms or (env["platforms"] if env else ()) or ())]
+    stacks = _stacks(matrix, request, env, plats, detect)
+    return _with_extras(from_stacks(matrix, stacks, options, env, plats or None), request.packages)
+
+
+def _stacks(matrix: Matrix, r: LockRequest, env: EnvFile | None, plats: list[str],
+            detect: AutoDetect | None) -> list[Stack]:
+    from envgen.compile.resolve import resolve
+    from envgen.compile.selection import build_requests
+
+    if env is not None and not any([r.torch, r.cuda, r.rocm, r.cpu, r.channel, r.with_]):
+        return []
+    requests = build_requests(matrix, torch=r.torch, cuda=r.cuda, rocm=r.rocm, cpu=r.cpu, python=r.python,
+                              platforms=plats or None, installer=r.installer or ("conda" if env is not None else None),
+                              channel=r.channel, with_=r.with_, detect=detect)
+    return [s for req in requests for s in resolve(matrix, req)]
+
+
+def _with_extras(spec: LockSpec, extras: tuple[str, ...]) -> LockSpec:
+    if not extras:
+        return spec
+    plats = []
+    for p in spec.platforms:
+        conda = dataclasses.replace(p.conda, specs=p.conda.specs + extras) if p.conda else None
+        pip = p.pip
+        if pip is not None and not p.pip_in_conda:
+            pip = dataclasses.replace(pip, requirements=pip.requirements + extras)
+        plats.append(dataclasses.replace(p, conda=conda, pip=pip))
+    return dataclasses.replace(spec, platforms=tuple(plats))

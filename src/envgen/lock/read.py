@@ -21,6 +21,7 @@ from envgen.lock.records import LockedConda, LockedWheel
 
 CONDA_LOCK = "conda-lock.yml"
 PIXI_LOCK = "pixi.lock"
+RECIPE = "lock-inputs.yml"  # what the lock was made from (`envgen.lock.recipe`)
 STAGE_PREFIX = ".envgen-stage-"
 
 
@@ -38,6 +39,8 @@ def kind_of(name: str, text: str = "") -> str | None:
         return "conda-lock"
     if name == PIXI_LOCK:
         return "pixi"
+    if name == RECIPE:
+        return "inputs"
     if name.startswith("conda-") and name.endswith(".lock"):
         return "explicit"
     if name.startswith("pylock.") and name.endswith(".toml"):
@@ -80,6 +83,8 @@ def records_of(name: str, text: str, where: str) -> tuple[list[tuple[str, ...]],
         return pylock.wheel_records(pylock.read_requirements_text(text, where, ""))
     if kind == "pixi":
         return pixi_records(text)
+    if kind == "inputs":  # its digest covers its whole body
+        return [("inputs", hashlib.sha256(integrity.body(text).encode()).hexdigest())], ["the recorded inputs"]
     raise BadInput(f"{where} is not a lockfile envgen writes",
                    hint="give conda-lock.yml, conda-<platform>.lock, pylock.<platform>.toml, "
                         "requirements-<platform>.txt or pixi.lock")
@@ -246,6 +251,9 @@ def load_lock(path: Path, platform: str) -> LockedEnv:
                        hint=f"expected conda-lock.yml or pylock.{platform}.toml there (made by `envgen lock`)")
     if not path.is_file():
         raise BadInput(f"{path} does not exist", hint="give a lock folder or file made by `envgen lock`")
+    if path.name == RECIPE:
+        raise BadInput(f"{path} records what a lock was made from; it holds no packages",
+                       hint="give the lock folder, or one of its lockfiles")
     if path.suffix in (".yml", ".yaml"):
         lock = read_conda_lock(path)
         if platform not in lock.platforms:

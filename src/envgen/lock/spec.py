@@ -66,21 +66,21 @@ class LockSpec:
         return any(p.pip for p in self.platforms)
 
 
-def _plain(value: object) -> object:
+def plain(value: object) -> object:
     if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
 def platform_hash(p: PlatformSpec) -> str:
-    return sha256_text(json.dumps(_plain(p), sort_keys=True))
+    return sha256_text(json.dumps(plain(p), sort_keys=True))
 
 
 def input_hash(spec: LockSpec) -> str:
     """The hash of everything a solve depends on (not the command line that asked for it)."""
-    return sha256_text(json.dumps([_plain(p) for p in spec.platforms], sort_keys=True))
+    return sha256_text(json.dumps([plain(p) for p in spec.platforms], sort_keys=True))
 
 
 # -- virtual packages -------------------------------------------------------------------------------------

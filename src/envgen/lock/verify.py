@@ -1,4 +1,7 @@
-"""`envgen verify`: compare an installed environment with its lock (missing, extra, different packages)."""
+"""`envgen verify`: compare an installed environment with its lock (missing, extra, different packages).
+
+A conda environment (conda-meta) is compared package by package, conda and pip; a venv (pyvenv.cfg, no conda-meta)
+with the lock's pip part, the seeds venv tools add (pip, setuptools, wheel) not counting as extra unless locked."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from typing import Any
 
 from envgen.errors import BadInput
 from envgen.lock.read import LockedEnv
+from envgen.lock.records import LockedWheel
+from envgen.lock.venv import SEEDS, is_venv
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +35,9 @@ class Drift:
 def installed_conda(prefix: Path) -> dict[str, dict[str, Any]]:
     meta = prefix / "conda-meta"
     if not meta.is_dir():
-        raise BadInput(f"{prefix} is not a conda environment (no conda-meta folder)",
-                       hint="give the prefix that `envgen install` or conda created")
+        raise BadInput(f"{prefix} is not a conda environment (no conda-meta folder), nor a venv (no pyvenv.cfg)",
+                       hint="give the folder that `envgen install` (--prefix or --venv), conda or a venv tool "
+                            "created")
     out: dict[str, dict[str, Any]] = {}
     for path in sorted(meta.glob("*.json")):
         try:
@@ -68,6 +74,10 @@ def installed_pip(prefix: Path) -> dict[str, str]:
 
 
 def verify(env: LockedEnv, prefix: Path) -> list[Drift]:
+    if not (Path(prefix) / "conda-meta").is_dir() and is_venv(prefix):
+        pip = installed_pip(Path(prefix))
+        return _pip_drift(env.pip, pip) + [Drift("extra", "pip", name, installed=v)
+                                           for name, v in sorted(pip.items()) if name not in SEEDS]
     drift: list[Drift] = []
     have = installed_conda(Path(prefix))
     for p in env.conda:
@@ -83,12 +93,19 @@ def verify(env: LockedEnv, prefix: Path) -> list[Drift]:
     drift += [Drift("extra", "conda", name, installed=f"{d.get('version')} {d.get('build')}")
               for name, d in sorted(have.items())]
     pip = installed_pip(Path(prefix))
-    for w in env.pip:
+    drift += _pip_drift(env.pip, pip)
+    conda_names = {_norm(p.name) for p in env.conda}
+    drift += [Drift("extra", "pip", name, installed=v) for name, v in sorted(pip.items()) if name not in conda_names]
+    return drift
+
+
+def _pip_drift(wheels: tuple[LockedWheel, ...], pip: dict[str, str]) -> list[Drift]:
+    """Missing and different pip packages; what is left in `pip` is not in the lock."""
+    drift = []
+    for w in wheels:
         got_v = pip.pop(_norm(w.name), None)
         if got_v is None:
             drift.append(Drift("missing", "pip", w.name, w.version))
         elif got_v != w.version:
             drift.append(Drift("different", "pip", w.name, w.version, got_v))
-    conda_names = {_norm(p.name) for p in env.conda}
-    drift += [Drift("extra", "pip", name, installed=v) for name, v in sorted(pip.items()) if name not in conda_names]
     return drift
