@@ -197,6 +197,11 @@ def _conda_forge() -> list[Pkg]:
         Pkg(f, "pytorch", "2.5.1", "cpu_generic_py39h1f23f6c_0", ("linux-64",),
             ("libblas >=3.9.0,<4.0a0", PY39, abi, "numpy >=1.19,<3", "typing_extensions"), fmt="conda",
             files=_torch_files("2.5.1", "cpu", "linux-64")),
+        Pkg(f, "torchvision", "0.20.0", "cpu_py39h0a1b2c3_1", ("linux-64",),
+            ("pytorch >=2.5,<2.6", "numpy >=1.19,<3", PY39, abi), fmt="conda",
+            files={f"{SP}/torchvision/__init__.py": '__version__ = "0.20.0"\n'}),
+        Pkg(f, "pyyaml", "6.0.2", "py39h8cd3c5a_1", ("linux-64",), (PY39, abi), fmt="conda",
+            files={f"{SP}/yaml/__init__.py": '__version__ = "6.0.2"\n'}),
     ]
 
 

@@ -65,6 +65,15 @@ def all_wheels() -> list[Wheel]:
             Wheel("torchvision", "0.20.1+cu121", "cp39-cp39-linux_x86_64", ("numpy", "torch==2.5.1"), ("cu121",)),
             Wheel(rt.replace("-", "_"), "12.1.105", "py3-none-manylinux1_x86_64", where=("cu121",)),
             Wheel(rt.replace("-", "_"), "12.4.127", "py3-none-manylinux2014_x86_64", where=("pypi",))]
+    # research packages that depend on torch (the shapes of timm, torchmetrics, einops), and a PyPI torchvision
+    # whose metadata pins a torch other than the one a conda channel pairs it with (as torchvision 0.16.1 pins
+    # torch 2.1.1 on PyPI while conda-forge builds it against 2.1.2)
+    out += [Wheel("torchvision", "0.20.0", "cp39-cp39-manylinux1_x86_64", ("numpy", "torch==2.5.0")),
+            Wheel("timm", "0.9.12", "py3-none-any", ("torch>=1.7", "torchvision", "pyyaml")),
+            Wheel("torchmetrics", "1.2.0", "py3-none-any", ("numpy>1.20.0", "torch>=1.8.1", "lightning-utilities>=0.8.0")),
+            Wheel("lightning_utilities", "0.11.2", "py3-none-any", ("packaging>=17.1", "typing_extensions")),
+            Wheel("packaging", "24.1", "py3-none-any"), Wheel("PyYAML", "6.0.1", "cp39-cp39-manylinux1_x86_64"),
+            Wheel("einops", "0.7.0", "py3-none-any")]
     return out
 
 

@@ -263,7 +263,11 @@ def _present(locked: Locked, written: list[Path], json_out: bool, before: Side |
             "conda": {plat: [{"name": p.name, "version": p.version, "build": p.build, "url": p.url}
                              for p in pkgs] for plat, pkgs in locked.conda.items()},
             "pip": {plat: [{"name": w.name, "version": w.version, "url": w.url} for w in wheels]
-                    for plat, wheels in locked.pip.items()}})
+                    for plat, wheels in locked.pip.items()},
+            "satisfied_by_conda": {plat: {name: {"version": f.version, "conda": f.conda.name,
+                                                 "conda_version": f.conda.version, "build": f.conda.build}
+                                          for name, f in sorted(found.items())}
+                                   for plat, found in locked.provided.items()}})
         return
     for plat, pkgs in locked.conda.items():
         torch = next((p for p in pkgs if p.name in ("pytorch", "pytorch-cpu", "pytorch-gpu")), None)

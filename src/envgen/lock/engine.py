@@ -22,6 +22,7 @@ from envgen.lock.conda import CondaSolve
 from envgen.lock.condalock import CondaLock
 from envgen.lock.fetch import Fetcher
 from envgen.lock.pip import PipJob, compile_pip
+from envgen.lock.provided import Provided, check_requirements, provided
 from envgen.lock.read import CONDA_LOCK, PIXI_LOCK, RECIPE
 from envgen.lock.records import LockedConda, LockedWheel
 from envgen.lock.spec import LockSpec, PlatformSpec, input_hash, platform_hash
@@ -36,6 +37,8 @@ class Locked:
     conda: dict[str, tuple[LockedConda, ...]] = field(default_factory=dict)
     pip: dict[str, tuple[LockedWheel, ...]] = field(default_factory=dict)
     pythons: dict[str, str] = field(default_factory=dict)  # platform -> Python the pip side was locked for
+    # platform -> PyPI name -> the conda package that satisfies it for the pip section (`envgen.lock.provided`)
+    provided: dict[str, dict[str, Provided]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ def solve_all(spec: LockSpec, fetcher: Fetcher, previous: Previous | None = None
     conda: dict[str, tuple[LockedConda, ...]] = {}
     pip: dict[str, tuple[LockedWheel, ...]] = {}
     pythons: dict[str, str] = {}
+    satisfied: dict[str, dict[str, Provided]] = {}
     for p in spec.platforms:
         if p.conda:
             if report:
@@ -84,9 +88,12 @@ def solve_all(spec: LockSpec, fetcher: Fetcher, previous: Previous | None = None
             if report:
                 report(f"resolving {p.platform} (pip, Python {python})")
             pythons[p.platform] = python
-            provided = _provided(spec, conda.get(p.platform, ())) if p.pip_in_conda else {}
-            pip[p.platform] = _solve_pip(p, python, fetcher, previous, update, provided)
-    return Locked(spec, conda, pip, pythons)
+            found = provided(conda.get(p.platform, ()), dict(spec.renames)) if p.pip_in_conda else {}
+            check_requirements(p.pip.requirements, found, p.platform)
+            pip[p.platform] = _solve_pip(p, python, fetcher, previous, update, found)
+            if found:
+                satisfied[p.platform] = found
+    return Locked(spec, conda, pip, pythons, satisfied)
 
 
 def _solve_conda(spec: LockSpec, p: PlatformSpec, fetcher: Fetcher, previous: Previous | None,
@@ -135,30 +142,29 @@ def _pipname(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def _provided(spec: LockSpec, packages: tuple[LockedConda, ...]) -> dict[str, str]:
-    """pip name -> version of the Python packages the conda side already installs."""
-    renames = dict(spec.renames)
-    out = {}
-    for x in packages:
-        if x.name != "python" and (x.noarch == "python" or any(d.split()[0] == "python" for d in x.depends)):
-            out[_pipname(renames.get(x.name, x.name))] = x.version
-    return out
-
-
 def _solve_pip(p: PlatformSpec, python: str, fetcher: Fetcher, previous: Previous | None,
-               update: tuple[str, ...], provided: dict[str, str]) -> tuple[LockedWheel, ...]:
-    """uv for one platform; packages the conda side provides are held at its versions and left out."""
+               update: tuple[str, ...], found: dict[str, Provided]) -> tuple[LockedWheel, ...]:
+    """uv for one platform; what the conda side provides stands in as installed and is left out."""
     assert p.pip is not None
-    keep = tuple(f"{name}=={version}" for name, version in sorted(provided.items()))
+    keep: tuple[str, ...] = ()
     if previous is not None and update:
-        skip = {_pipname(u) for u in update} | set(provided)
-        keep += tuple(f"{w.name}=={w.version}" for w in previous.pip.get(p.platform, ())
-                      if _pipname(w.name) not in skip)
+        skip = {_pipname(u) for u in update} | {_pipname(n) for n in found}
+        keep = tuple(f"{w.name}=={w.version}" for w in previous.pip.get(p.platform, ())
+                     if _pipname(w.name) not in skip)
     glibc = next((v.version for v in (p.conda.virtual if p.conda else ()) if v.name == "__glibc"), "2.17")
     job = PipJob(p.platform, python, p.pip.requirements, p.pip.index_url, p.pip.extra_index_urls,
-                 p.pip.find_links, glibc, keep)
-    wheels = compile_pip(job, fetcher.mirrors, fetcher.root / "uv", fetcher.offline)
-    return tuple(w for w in wheels if _pipname(w.name) not in provided)
+                 p.pip.find_links, glibc, keep, tuple((f.pip_name, f.version) for f in found.values()))
+    try:
+        return compile_pip(job, fetcher.mirrors, fetcher.root / "uv", fetcher.offline)
+    except BadInput as exc:  # say which side each pin came from
+        sides = [f"pip section: {', '.join(p.pip.requirements)}"]
+        if found:
+            sides.append("installed by the conda side (taken as given): "
+                         + ", ".join(f.describe() for _, f in sorted(found.items())))
+        if keep:
+            sides.append(f"held as locked (--update): {', '.join(keep)}")
+        raise BadInput(exc.message + "\n" + "\n".join(f"  {line}" for line in sides), hint=exc.hint,
+                       context=exc.context) from None
 
 
 # -- rendering ----------------------------------------------------------------------------------------------
@@ -176,12 +182,22 @@ def render_all(locked: Locked, recipe: str | None = None) -> dict[str, str]:
     for p in spec.platforms:
         if p.pip:
             wheels = locked.pip[p.platform]
+            pip_head = head + _provided_lines(locked.provided.get(p.platform, {}))
             files[requirements_name(p.platform)] = pylock.render_requirements(
-                head, wheels, p.pip.index_url, p.pip.extra_index_urls, p.pip.find_links)
-            files[pylock_name(p.platform)] = pylock.render_pylock(head, p.platform, locked.pythons[p.platform], wheels)
+                pip_head, wheels, p.pip.index_url, p.pip.extra_index_urls, p.pip.find_links)
+            files[pylock_name(p.platform)] = pylock.render_pylock(pip_head, p.platform, locked.pythons[p.platform],
+                                                                  wheels)
     if recipe is not None:
         files[RECIPE] = head + recipe
     return stamp(dict(sorted(files.items())), known)
+
+
+def _provided_lines(found: dict[str, Provided]) -> str:
+    """The header lines saying which requirements the conda side satisfies (pip installs none of them)."""
+    if not found:
+        return ""
+    return "# satisfied by the conda packages of this environment (pip installs none of them):\n" + "".join(
+        f"#   {f.describe()}\n" for _, f in sorted(found.items()))
 
 
 def stamp(files: dict[str, str], known: dict[str, list[tuple[str, ...]]] | None = None) -> dict[str, str]:

@@ -7,12 +7,15 @@ through the mirrors and come back canonical.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
+
+from packaging.utils import canonicalize_name
 
 from envgen.compat import tomllib
 from envgen.errors import BadInput, OutsideFailure
@@ -38,6 +41,7 @@ class PipJob:
     find_links: tuple[str, ...] = ()
     glibc: str = "2.17"
     keep: tuple[str, ...] = ()  # name==version pins to hold (for --update)
+    provided: tuple[tuple[str, str], ...] = ()  # (pip name, version) the conda side installs: taken as installed
 
 
 def uv_platform(platform: str, glibc: str) -> str:
@@ -66,6 +70,10 @@ def _command(job: PipJob, mirrors: Mirrors, folder: Path, cache: Path, offline: 
     if job.keep:
         (folder / "keep.txt").write_text("".join(k + "\n" for k in job.keep))
         cmd += ["--constraint", str(folder / "keep.txt")]
+    if job.provided:
+        (folder / "provided.txt").write_text("".join(f"{name} @ {stub.as_uri()}\n" for name, stub in
+                                                     _stubs(job.provided, folder / "stubs")))
+        cmd += ["--override", str(folder / "provided.txt")]
     if offline:
         cmd.append("--offline")
     return cmd
@@ -89,7 +97,31 @@ def compile_pip(job: PipJob, mirrors: Mirrors, cache: Path, offline: bool = Fals
         if done.returncode != 0:
             raise _failure(job, done.stderr, mirrors, offline)
         data = tomllib.loads((folder / "pylock.toml").read_text(encoding="utf-8"))
-    return tuple(sorted(_wheels(data, job.platform, mirrors), key=lambda w: w.name))
+    provided = {str(canonicalize_name(name)) for name, _ in job.provided}
+    return tuple(sorted(_wheels(data, job.platform, mirrors, provided), key=lambda w: w.name))
+
+
+def _stubs(provided: tuple[tuple[str, str], ...], folder: Path) -> list[tuple[str, Path]]:
+    """A wheel per package the conda side installs: its name and version and no dependencies. Given to uv as an
+    override, it stands for the conda package: every requirement of it is met by it, whatever PyPI's metadata of
+    the same name pins, and nothing it would need from PyPI (CUDA wheels, triton) is pulled in. The stubs are
+    dropped from the result."""
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, version in provided:
+        module = re.sub(r"[-_.]+", "_", name)
+        dist = f"{module}-{version}.dist-info"
+        members = {f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+                   f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: envgen\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+                   f"{dist}/RECORD": ""}
+        path = folder / f"{module}-{version}-py3-none-any.whl"
+        with zipfile.ZipFile(path, "w") as zf:
+            for member, text in members.items():
+                zf.writestr(zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0)), text)
+        out.append((name, path))
+    return out
 
 
 def _env() -> dict[str, str]:
@@ -100,9 +132,12 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _wheels(data: dict[str, Any], platform: str, mirrors: Mirrors) -> list[LockedWheel]:
+def _wheels(data: dict[str, Any], platform: str, mirrors: Mirrors, provided: set[str]) -> list[LockedWheel]:
+    """The locked files; the stand-ins of what the conda side provides (`provided`) are left out."""
     out = []
     for pkg in data.get("packages", []):
+        if canonicalize_name(str(pkg.get("name", ""))) in provided:
+            continue
         files = list(pkg.get("wheels", [])) or ([pkg["sdist"]] if "sdist" in pkg else [])
         if not files:
             raise OutsideFailure(f"uv locked {pkg.get('name')} without a file", hint="report this with the request")

@@ -30,6 +30,8 @@ def render_pylock(header: str, platform: str, python: str, wheels: tuple[LockedW
              f"requires-python = {_q(f'=={python}.*')}"]
     if platform in MARKERS:
         lines.append(f"environments = [{_q(MARKERS[platform])}]")
+    if not wheels:  # every requirement is met by the conda side: an empty list, which PEP 751 requires
+        lines.append("packages = []")
     for w in sorted(wheels, key=lambda x: x.name):
         lines += ["", "[[packages]]", f"name = {_q(w.name)}", f"version = {_q(w.version)}"]
         file = f"{{ url = {_q(w.url)}, hashes = {{ sha256 = {_q(w.sha256)} }} }}"
