@@ -23,7 +23,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_ships_the_matrix(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for f in ("torch.yaml", "cuda.yaml", "channels.yaml", "constraints.yaml", "sources.yaml", "gpus.yaml",
-              "gpu_models.yaml", "doctor.yaml", "migrate.yaml", "build.yaml", "virtual_packages.yaml", "conda_pypi.yaml"):
+              "gpu_models.yaml", "doctor.yaml", "migrate.yaml", "build.yaml", "virtual_packages.yaml", "conda_pypi.yaml", "defaults_alternatives.yaml"):
         assert f"envgen/matrices/{f}" in names
 
 

@@ -73,3 +73,28 @@ def test_strict_priority_with_conda_forge_before_nvidia_fails_and_explains(tmp_p
     assert "channels, in priority order (strict)" in err.value.hint and "--channel-priority" in err.value.hint
     locked = _lock(tmp_path, "linux-64", specs, [PT, CF, NV], "11.8", "disabled")
     assert next(p for p in locked.conda["linux-64"] if p.name == "pytorch").build == "py3.12_cuda11.8_cudnn9.1.0_0"
+
+
+def test_a_research_file_with_nodefaults_locks_without_defaults_on_real_metadata(capsys, tmp_path, monkeypatch):
+    """`channels: [conda-forge, nvidia, pytorch, nodefaults]` with `--cuda 11.8`: the file's own torch (pytorch=2.5)
+    gets its CUDA 11.8 build, the channels stay as written, and on win-64 the matrix's MKL/OpenMP requirements come
+    from conda-forge instead of defaults; nothing is fetched from defaults."""
+    from tests.support.cli import run
+
+    env = tmp_path / "environment.yml"
+    env.write_text("channels: [conda-forge, nvidia, pytorch, nodefaults]\ndependencies:\n  - python=3.12\n"
+                   "  - pytorch::pytorch=2.5\n  - pytorch::pytorch-cuda=12.1\n  - numpy\n")
+    monkeypatch.setenv("ENVGEN_MIRRORS", f"https://conda.anaconda.org={REAL.as_uri()};"
+                                         f"https://repo.anaconda.com/pkgs/main=http://127.0.0.1:9/unused")
+    res = run(capsys, "lock", "--from", str(env), "--platform", "linux-64", "--platform", "win-64", "--cuda", "11.8",
+              "--channel-priority", "disabled", "--offline", "-o", str(tmp_path / "locks"))
+    assert res.code == 0, res.err
+    assert "pytorch::pytorch=2.5 -> torch 2.5.1" in res.err and "pytorch-cuda=12.1 give way" in res.err
+    assert "win-64: intel-openmp from conda-forge instead of defaults" in res.err
+    win = (tmp_path / "locks" / "conda-win-64.lock").read_text()
+    assert "pytorch-2.5.1-py3.12_cuda11.8_cudnn9_0" in win and f"{CF}/win-64/intel-openmp-" in win
+    linux = (tmp_path / "locks" / "conda-linux-64.lock").read_text()
+    assert "pytorch-2.5.1-py3.12_cuda11.8_cudnn9.1.0_0" in linux
+    assert "anaconda.com" not in win + linux
+    channels = condalock.parse(tmp_path / "locks" / "conda-lock.yml").channels
+    assert list(channels) == [CF, NV, PT]  # as the file wrote them, nothing added

@@ -69,6 +69,8 @@ def lock(
     spec, authenticated = credentials_as_mirrors(spec)  # files and hashes see canonical URLs only
     if check:
         return _check(matrix, job, spec, out, json_out)
+    for line in spec.notes:
+        common.note(f"note: {line}")
     previous = _previous(out, spec, update)
     from envgen.lock import engine as lockfile
     from envgen.lock.fetch import Fetcher

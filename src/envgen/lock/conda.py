@@ -260,3 +260,15 @@ def read_pixi(path: Path) -> dict[str, tuple[LockedConda, ...]]:
         return {}
     return {str(getattr(plat, "name", plat)): tuple(sorted((_record_to_locked(r) for r in recs), key=lambda p: p.name))
             for plat, recs in env.conda_repodata_records().items()}
+
+
+def version_matches(spec: str, version: str) -> bool:
+    """Whether a conda match spec (`pytorch=2.1`, `pytorch>=2.0,<2.2`, `chan::pytorch`) allows `version`."""
+    from rattler import MatchSpec, Version, VersionSpec
+
+    try:
+        allowed = MatchSpec(spec).version
+        return allowed is None or bool(VersionSpec(str(allowed)).matches(Version(version)))
+    except Exception as exc:  # noqa: BLE001 - rattler raises its own parse errors; an unreadable spec is bad input
+        raise BadInput(f"invalid conda spec {spec!r}: {exc}", hint="write NAME[=VERSION[=BUILD]], e.g. pytorch=2.1") \
+            from None

@@ -4,6 +4,7 @@ engine takes: resolved Stacks and/or a user's environment.yml, plus extra packag
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,9 +93,18 @@ def _conda_spec(pin: Pin, known: dict[str, str]) -> str:
     return qualify(spec, known) if "::" in spec else spec
 
 
-def conda_part(matrix: Matrix, stack: Stack, options: LockOptions) -> CondaPart:
+FAMILY_ROLES = ("torch", "torchvision", "torchaudio", "torchtext", "selector")
+
+
+def conda_part(matrix: Matrix, stack: Stack, options: LockOptions, pin_family: bool = False) -> CondaPart:
+    """The conda half of a stack. `pin_family`: the stack joins a user's channel list (an environment file), where
+    an earlier channel could shadow the family's torch under strict priority; its torch, companions and build
+    selectors are then taken from the family's own channel by name (`pytorch::pytorch`)."""
     known = _known(matrix)
     pins = stack.packages + stack.constraints
+    if pin_family and stack.channels:
+        pins = tuple(dataclasses.replace(p, channel=stack.channels[0])
+                     if p.channel is None and p.role in FAMILY_ROLES and not p.pip else p for p in pins)
     specs = [_conda_spec(p, known) for p in pins]
     if not any(p.name == "python" for p in pins):
         specs.append(f"python={stack.python.version}")
@@ -135,6 +145,7 @@ def from_stacks(matrix: Matrix, stacks: list[Stack], options: LockOptions,
                 env: EnvFile | None = None, platforms: list[str] | None = None) -> LockSpec:
     """One PlatformSpec per platform: the conda stack, the pip stack, and the environment file's packages."""
     by_plat: dict[str, dict[str, Stack]] = {}
+    notes: tuple[str, ...] = ()
     for s in stacks:
         by_plat.setdefault(s.platform, {})[s.installer] = s
     for plat in platforms or []:
@@ -142,17 +153,18 @@ def from_stacks(matrix: Matrix, stacks: list[Stack], options: LockOptions,
     out = []
     for plat in sorted(by_plat):
         conda_stack, pip_stack = by_plat[plat].get("conda"), by_plat[plat].get("pip")
-        conda = conda_part(matrix, conda_stack, options) if conda_stack else None
+        conda = conda_part(matrix, conda_stack, options, env is not None) if conda_stack else None
         pip = pip_part(matrix, pip_stack) if pip_stack else None
         pip_in_conda = False
         if env is not None:
-            conda, pip, pip_in_conda = _merge_env(matrix, plat, env, conda, pip, options)
+            conda, pip, pip_in_conda, found = _merge_env(matrix, plat, env, conda, pip, options)
+            notes += found
         if conda is None and pip is None:
             continue
         out.append(PlatformSpec(plat, conda, pip, pip_in_conda))
     if not out:
         raise BadInput("nothing to lock", hint="give --torch/--cuda/--cpu flags or --from environment.yml")
-    return LockSpec(tuple(out), options.command, reasons(stacks), renames(matrix))
+    return LockSpec(tuple(out), options.command, reasons(stacks), renames(matrix), notes)
 
 
 def renames(matrix: Matrix) -> tuple[tuple[str, str], ...]:
@@ -167,27 +179,74 @@ def renames(matrix: Matrix) -> tuple[tuple[str, str], ...]:
 
 
 def _merge_env(matrix: Matrix, plat: str, env: EnvFile, conda: CondaPart | None, pip: PipPart | None,
-               options: LockOptions) -> tuple[CondaPart, PipPart | None, bool]:
+               options: LockOptions) -> tuple[CondaPart, PipPart | None, bool, tuple[str, ...]]:
+    """The file's channels as written (order kept, `nodefaults` honoured); what the matrix's stack needs beyond
+    them is added after them, said in a note; a `defaults` requirement moves to its alternative channel when the
+    file excludes defaults."""
     known = _known(matrix)
     names = [c for c in env["channels"] if c != "nodefaults"]
     file_channels = [channel_url(c, known) for c in names]
     specs = [qualify(s, known) for s in env["conda"]]
+    notes: list[str] = []
     if conda is None:
         conda = CondaPart(tuple(specs), tuple(dict.fromkeys(file_channels)), options.priority,
                           virtual_for(plat, None, dict(options.virtual)))
     else:
-        channels = tuple(dict.fromkeys(list(conda.channels) + file_channels))
-        conda = CondaPart(conda.specs + tuple(s for s in specs if s not in conda.specs), channels,
-                          conda.priority, conda.virtual)
+        no_defaults = "nodefaults" in env["channels"]
+        defaults = known.get("defaults", "").rstrip("/")
+        stack_specs = _without_defaults(conda.specs, defaults, known, plat, notes) if no_defaults else conda.specs
+        added = [c for c in conda.channels if c not in file_channels and not (no_defaults and c == defaults)]
+        added += [s.rpartition("::")[0] for s in stack_specs if "::" in s]
+        added = [c for c in dict.fromkeys(added) if c not in file_channels]
+        if added and file_channels:
+            notes.append(f"{plat}: channels added after the file's own for the matrix's pins: {', '.join(added)}")
+        conda = CondaPart(stack_specs + tuple(s for s in specs if s not in stack_specs),
+                          tuple(dict.fromkeys(file_channels + added)), conda.priority, conda.virtual)
     if not conda.channels:
         raise BadInput("the environment file names no channels", hint="add a `channels:` list, e.g. [conda-forge]")
     if not env["pip"]:
-        return conda, pip, False
+        return conda, pip, False, tuple(notes)
     reqs = tuple(env["pip"]) + (pip.requirements if pip else ())
     merged = PipPart(reqs, "", env["index_url"] or (pip.index_url if pip else default_index(matrix)),
                      tuple(env["extra_index_urls"]) + (pip.extra_index_urls if pip else ()),
                      tuple(env["find_links"]) + (pip.find_links if pip else ()))
-    return conda, merged, True
+    return conda, merged, True, tuple(notes)
+
+
+def _without_defaults(specs: tuple[str, ...], defaults: str, known: dict[str, str], plat: str,
+                      notes: list[str]) -> tuple[str, ...]:
+    """Specs naming the defaults channel, moved to their alternative (matrices/defaults_alternatives.yaml)."""
+    alternatives = defaults_alternatives()
+    out = []
+    for s in specs:
+        channel, _, rest = s.rpartition("::")
+        if not channel or channel.rstrip("/") != defaults:
+            out.append(s)
+            continue
+        name = rest.split()[0].split("=")[0].split("<")[0].split(">")[0]
+        if name not in alternatives:
+            raise BadInput(f"{plat}: the matrix takes {rest} from the defaults channel, and the environment file "
+                           "excludes defaults (nodefaults); no other channel is known to publish it",
+                           hint="remove nodefaults from the file's channels, or add a channel that has it and pin "
+                                f"`CHANNEL::{name}` in the file")
+        alt = alternatives[name]
+        out.append(f"{channel_url(alt, known)}::{rest}")
+        notes.append(f"{plat}: {rest} from {alt} instead of defaults (the file excludes defaults)")
+    return tuple(out)
+
+
+@functools.cache
+def defaults_alternatives() -> dict[str, str]:
+    """package -> the channel that publishes what the matrix takes from defaults (the matrix file of that name)."""
+    from envgen.fileio import parse_yaml, read_text
+    from envgen.matrix import find_matrix_dir
+
+    path = find_matrix_dir() / "defaults_alternatives.yaml"
+    data = parse_yaml(read_text(path, hint="reinstall envgen"), str(path), hint="fix the matrix file")
+    if not isinstance(data, dict) or not all(isinstance(v, dict) and isinstance(v.get("channel"), str)
+                                             and v.get("source") for v in data.values()):
+        raise BadInput(f"{path}: each row needs `channel:` and `source:`", hint="fix the matrix file")
+    return {str(k): v["channel"] for k, v in data.items()}
 
 
 def load_env(path: Path) -> EnvFile:
@@ -204,8 +263,20 @@ def spec_for(matrix: Matrix, request: LockRequest, env: EnvFile | None, detect: 
     options = LockOptions(check_priority(request.priority), tuple(parse_virtual(list(request.virtual)).items()),
                           command)
     plats = [check_platform(p) for p in (request.platforms or (env["platforms"] if env else ()) or ())]
+    notes: tuple[str, ...] = ()
+    if env is not None and _asks_a_build(request):
+        from envgen.lock.filetorch import variant_of_file
+
+        label = Path(request.from_).name if request.from_ else "the environment file"
+        request, env, notes = variant_of_file(matrix, request, env, label,
+                                              lambda r: _stacks(matrix, r, None, plats, detect))
     stacks = _stacks(matrix, request, env, plats, detect)
-    return _with_extras(from_stacks(matrix, stacks, options, env, plats or None), request.packages)
+    spec = _with_extras(from_stacks(matrix, stacks, options, env, plats or None), request.packages)
+    return dataclasses.replace(spec, notes=notes + spec.notes)
+
+
+def _asks_a_build(r: LockRequest) -> bool:
+    return any([r.torch, r.cuda, r.rocm, r.cpu, r.channel, r.with_])
 
 
 def _stacks(matrix: Matrix, r: LockRequest, env: EnvFile | None, plats: list[str],
@@ -213,7 +284,7 @@ def _stacks(matrix: Matrix, r: LockRequest, env: EnvFile | None, plats: list[str
     from envgen.compile.resolve import resolve
     from envgen.compile.selection import build_requests
 
-    if env is not None and not any([r.torch, r.cuda, r.rocm, r.cpu, r.channel, r.with_]):
+    if env is not None and not _asks_a_build(r):
         return []
     requests = build_requests(matrix, torch=r.torch, cuda=r.cuda, rocm=r.rocm, cpu=r.cpu, python=r.python,
                               platforms=plats or None, installer=r.installer or ("conda" if env is not None else None),

@@ -49,6 +49,7 @@ class LockSpec:
     command: str = "envgen lock"
     reasons: tuple[tuple[str, str], ...] = ()  # package name -> why the matrix asks for it (for conflicts)
     renames: tuple[tuple[str, str], ...] = ()  # conda name -> pip name where they differ (pytorch -> torch)
+    notes: tuple[str, ...] = ()  # what envgen decided for the user and says (not part of the input hash)
 
     def platform(self, name: str) -> PlatformSpec:
         for p in self.platforms:
