@@ -93,3 +93,22 @@ def test_a_defaults_only_package_without_alternative_is_refused(matrix, monkeypa
     with pytest.raises(BadInput) as err:
         _spec(matrix, FILE, cuda="11.8", platforms=("win-64",))
     assert "from the defaults channel" in err.value.message and "nodefaults" in err.value.message
+
+
+def _cuda(spec):
+    return next((v.version for v in spec.platforms[0].conda.virtual if v.name == "__cuda"), None)
+
+
+@pytest.mark.parametrize(("conda", "plat", "virtual", "cuda", "noted"), [
+    (["pytorch::pytorch-cuda=12.1"], "linux-64", (), "12.1", False),
+    (["cuda-version==11.8", "pytorch"], "win-64", (), "11.8", False),
+    (["cudatoolkit 11.3.*"], "linux-64", (), "11.3", False),
+    (["pytorch"], "linux-64", (), "12.0", True),
+    (["pytorch"], "linux-64", ("__cuda=none",), None, False),
+    (["pytorch"], "linux-64", ("__cuda=12.6",), "12.6", False),
+    (["pytorch"], "osx-arm64", (), None, False),
+], ids=["pytorch-cuda", "cuda-version", "cudatoolkit", "default", "none", "override", "macos"])
+def test_cuda_virtual_package_of_an_environment_file(matrix, conda, plat, virtual, cuda, noted):
+    spec = _spec(matrix, _env(["conda-forge"], ["python=3.11", *conda]), platforms=(plat,), virtual=virtual)
+    assert _cuda(spec) == cuda
+    assert any("__cuda=12.0 assumed" in n for n in spec.notes) == noted

@@ -35,7 +35,7 @@ def test_conda_packages_satisfy_the_pip_section(capsys, served, tmp_path):
     assert _pip_names(locks) == ["einops", "lightning-utilities", "packaging", "pyyaml", "timm", "torchmetrics"]
     text = (locks / "requirements-linux-64.txt").read_text()
     assert "nvidia" not in text and "torch==" not in text.split("# records:")[1]
-    assert "#   torch==2.5.1 (conda pytorch 2.5.1 cpu_generic_py39h1f23f6c_0)" in text
+    assert "#   torch==2.5.1 (conda pytorch 2.5.1 cuda124_py39h8b0a0f5_300)" in text  # __cuda=12.0 assumed, as conda-lock does
     assert "#   torchvision==0.20.0 (conda torchvision 0.20.0" in text
     data = json.loads(res.out)
     assert data["satisfied_by_conda"]["linux-64"]["torch"]["conda"] == "pytorch"

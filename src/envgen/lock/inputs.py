@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,8 +190,13 @@ def _merge_env(matrix: Matrix, plat: str, env: EnvFile, conda: CondaPart | None,
     specs = [qualify(s, known) for s in env["conda"]]
     notes: list[str] = []
     if conda is None:
-        conda = CondaPart(tuple(specs), tuple(dict.fromkeys(file_channels)), options.priority,
-                          virtual_for(plat, None, dict(options.virtual)))
+        cuda = file_cuda(env)
+        virtual = virtual_for(plat, cuda, dict(options.virtual), assume=True)
+        assumed = next((v.version for v in virtual if v.name == "__cuda"), None)
+        if cuda is None and assumed and "__cuda" not in dict(options.virtual):
+            notes.append(f"{plat}: __cuda={assumed} assumed (no CUDA version in the request or the file); "
+                         "--cuda X or --virtual __cuda=X sets it, --virtual __cuda=none solves for no GPU")
+        conda = CondaPart(tuple(specs), tuple(dict.fromkeys(file_channels)), options.priority, virtual)
     else:
         no_defaults = "nodefaults" in env["channels"]
         defaults = known.get("defaults", "").rstrip("/")
@@ -211,6 +217,18 @@ def _merge_env(matrix: Matrix, plat: str, env: EnvFile, conda: CondaPart | None,
                      tuple(env["extra_index_urls"]) + (pip.extra_index_urls if pip else ()),
                      tuple(env["find_links"]) + (pip.find_links if pip else ()))
     return conda, merged, True, tuple(notes)
+
+
+_CUDA_SPEC = re.compile(r"^(?:pytorch-cuda|cuda-version|cudatoolkit)\s*(?:==?|\s)\s*(\d+)\.(\d+)")
+
+
+def file_cuda(env: EnvFile) -> str | None:
+    """The CUDA version an environment file names (`pytorch-cuda=12.1`, `cuda-version=12.4`, `cudatoolkit=11.3`)."""
+    for s in env["conda"]:
+        m = _CUDA_SPEC.match(s.rpartition("::")[2].strip())
+        if m:
+            return f"{m.group(1)}.{m.group(2)}"
+    return None
 
 
 def _without_defaults(specs: tuple[str, ...], defaults: str, known: dict[str, str], plat: str,

@@ -8,8 +8,10 @@ input hash written into every lockfile, so `envgen lock --check` can tell a stal
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from envgen.errors import BadInput
 from envgen.fileio import sha256_text
@@ -86,20 +88,34 @@ def input_hash(spec: LockSpec) -> str:
 
 # -- virtual packages -------------------------------------------------------------------------------------
 
-def default_virtual(platform: str, cuda: str | None) -> dict[str, VirtualPkg]:
-    """The virtual packages a solve for `platform` assumes (matrices/virtual_packages.yaml) plus __cuda."""
+def default_virtual(platform: str, cuda: str | None, assume: bool = False) -> dict[str, VirtualPkg]:
+    """The virtual packages a solve for `platform` assumes (matrices/virtual_packages.yaml) plus __cuda: `cuda`, else
+    the table's default for the platform where `assume`."""
+    table = _virtual_table()
+    out = {}
+    for name, value in (table.get(platform) or {}).items():
+        version, _, build = str(value).partition("=")
+        out[name] = VirtualPkg(name, version, build or "0")
+    cuda = cuda or (default_cuda(platform) if assume else None)
+    if cuda and not platform.startswith("osx"):
+        out["__cuda"] = VirtualPkg("__cuda", cuda)
+    return out
+
+
+@functools.cache
+def _virtual_table() -> dict[str, Any]:
     from ruamel.yaml import YAML
 
     from envgen.matrix import find_matrix_dir
 
     table = YAML(typ="safe").load((find_matrix_dir() / "virtual_packages.yaml").read_text(encoding="utf-8"))
-    out = {}
-    for name, value in (table.get(platform) or {}).items():
-        version, _, build = str(value).partition("=")
-        out[name] = VirtualPkg(name, version, build or "0")
-    if cuda and not platform.startswith("osx"):
-        out["__cuda"] = VirtualPkg("__cuda", cuda)
-    return out
+    return dict(table)
+
+
+def default_cuda(platform: str) -> str | None:
+    """The __cuda a solve assumes for `platform` when nothing names a CUDA version (matrices/virtual_packages.yaml)."""
+    value = (_virtual_table().get("default_cuda") or {}).get(platform)
+    return str(value) if value is not None else None
 
 
 def parse_virtual(items: list[str] | tuple[str, ...]) -> dict[str, VirtualPkg | None]:
@@ -118,8 +134,10 @@ def parse_virtual(items: list[str] | tuple[str, ...]) -> dict[str, VirtualPkg | 
     return out
 
 
-def virtual_for(platform: str, cuda: str | None, overrides: dict[str, VirtualPkg | None]) -> tuple[VirtualPkg, ...]:
-    found = default_virtual(platform, cuda)
+def virtual_for(platform: str, cuda: str | None, overrides: dict[str, VirtualPkg | None],
+                assume: bool = False) -> tuple[VirtualPkg, ...]:
+    """The virtual packages of a solve: the platform's, __cuda (`cuda`, or the default where `assume`), overrides."""
+    found = default_virtual(platform, cuda, assume)
     for name, value in overrides.items():
         if value is None:
             found.pop(name, None)
