@@ -41,6 +41,7 @@ class Pkg:
     noarch: str | None = None  # "python" | "generic"
     fmt: str = "tar.bz2"
     files: dict[str, str] = field(default_factory=dict)  # path -> text; {prefix} becomes the placeholder
+    timestamp: int = TIMESTAMP  # ms since the epoch, as conda records it
 
     @property
     def build_number(self) -> int:
@@ -200,6 +201,11 @@ def _conda_forge() -> list[Pkg]:
         Pkg(f, "torchvision", "0.20.0", "cpu_py39h0a1b2c3_1", ("linux-64",),
             ("pytorch >=2.5,<2.6", "numpy >=1.19,<3", PY39, abi), fmt="conda",
             files={f"{SP}/torchvision/__init__.py": '__version__ = "0.20.0"\n'}),
+        # two releases a year apart, for --exclude-newer (2023-04-25 and 2024-05-21, as conda-forge built them)
+        Pkg(f, "einops", "0.6.1", "pyhd8ed1ab_0", ("noarch",), ("python >=3.8",), noarch="python", fmt="conda",
+            timestamp=1_682_380_800_000),
+        Pkg(f, "einops", "0.8.0", "pyhd8ed1ab_0", ("noarch",), ("python >=3.8",), noarch="python", fmt="conda",
+            timestamp=1_716_249_600_000),
         Pkg(f, "pyyaml", "6.0.2", "py39h8cd3c5a_1", ("linux-64",), (PY39, abi), fmt="conda",
             files={f"{SP}/yaml/__init__.py": '__version__ = "6.0.2"\n'}),
     ]
@@ -236,7 +242,7 @@ def _payload(pkg: Pkg) -> dict[str, bytes]:
 def _info(pkg: Pkg, sub: str, payload: dict[str, bytes]) -> dict[str, bytes]:
     index = {"name": pkg.name, "version": pkg.version, "build": pkg.build, "build_number": pkg.build_number,
              "depends": list(pkg.depends), "constrains": list(pkg.constrains), "subdir": sub,
-             "timestamp": TIMESTAMP, "license": "BSD-3-Clause"}
+             "timestamp": pkg.timestamp, "license": "BSD-3-Clause"}
     if pkg.track_features:
         index["track_features"] = pkg.track_features
     if pkg.noarch:

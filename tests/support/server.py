@@ -70,7 +70,11 @@ def _handler(state: Served) -> type[BaseHTTPRequestHandler]:
                 return self._send(int(fault.split(":", 1)[1]), b"error\n")
             source = fault.split(":", 1)[1] if fault.startswith("swap:") else path
             file = (state.root / source.lstrip("/")).resolve()
-            if file.is_dir() and (file / "index.html").is_file():
+            json_api = "application/vnd.pypi.simple.v1+json" in self.headers.get("Accept", "")
+            self._json_api = file.is_dir() and json_api and (file / "index.v1.json").is_file()
+            if self._json_api:  # PEP 691 content negotiation
+                file = file / "index.v1.json"
+            elif file.is_dir() and (file / "index.html").is_file():
                 file = file / "index.html"
             if state.root.resolve() not in file.parents or not file.is_file():
                 return self._send(404, b"not found\n")
@@ -110,6 +114,8 @@ def _handler(state: Served) -> type[BaseHTTPRequestHandler]:
             ctype = "text/html" if self.path.endswith((".html", "/")) else "application/octet-stream"
             if self.path.endswith(".json"):
                 ctype = "application/json"
+            if getattr(self, "_json_api", False):
+                ctype = "application/vnd.pypi.simple.v1+json"
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ class Wheel:
     tag: str  # py3-none-any, cp39-cp39-linux_x86_64
     requires: tuple[str, ...] = ()
     where: tuple[str, ...] = ("pypi",)  # pypi | stable (find-links, under whl/<local>/) | cu121 | cpu
+    uploaded: str = "2024-01-01T00:00:00Z"  # PEP 700 upload-time in the JSON simple pages (uv's --exclude-newer)
 
     @property
     def filename(self) -> str:
@@ -73,7 +75,8 @@ def all_wheels() -> list[Wheel]:
             Wheel("torchmetrics", "1.2.0", "py3-none-any", ("numpy>1.20.0", "torch>=1.8.1", "lightning-utilities>=0.8.0")),
             Wheel("lightning_utilities", "0.11.2", "py3-none-any", ("packaging>=17.1", "typing_extensions")),
             Wheel("packaging", "24.1", "py3-none-any"), Wheel("PyYAML", "6.0.1", "cp39-cp39-manylinux1_x86_64"),
-            Wheel("einops", "0.7.0", "py3-none-any")]
+            Wheel("einops", "0.7.0", "py3-none-any", uploaded="2023-10-01T12:00:00Z"),
+            Wheel("einops", "0.8.0", "py3-none-any", uploaded="2024-05-20T12:00:00Z")]
     return out
 
 
@@ -142,4 +145,11 @@ def build_index(root: Path, wheels: list[Wheel] | None = None) -> Path:
                             w.filename) for w, rel in entries if w.project == project)
             (root / index / project).mkdir(parents=True, exist_ok=True)
             (root / index / project / "index.html").write_text(_page(links))
+            mine = [(w, rel) for w, rel in entries if w.project == project]
+            (root / index / project / "index.v1.json").write_text(json.dumps({  # PEP 691 + PEP 700
+                "meta": {"api-version": "1.1"}, "name": project, "versions": sorted({w.version for w, _ in mine}),
+                "files": [{"filename": w.filename, "url": f"{depth}{rel.replace('+', '%2B')}",
+                           "hashes": {"sha256": hashlib.sha256((root / rel).read_bytes()).hexdigest()},
+                           "size": (root / rel).stat().st_size, "upload-time": w.uploaded}
+                          for w, rel in sorted(mine, key=lambda x: x[0].filename)]}, indent=1))
     return root

@@ -48,6 +48,9 @@ def lock(
     virtual: list[str] | None = typer.Option(None, "--virtual", metavar="NAME=VER[=BUILD]",
                                                 help="override a virtual package (__glibc=2.28, __cuda=none)"),
     timeout: float = typer.Option(120.0, "--timeout", help="seconds each solve may take"),
+    exclude_newer: str | None = typer.Option(None, "--exclude-newer", metavar="DATE",
+                                             help="nothing newer than DATE (2021-06-30, an RFC 3339 time, `release` "
+                                                  "= the torch release date, `release+90d`), conda and pip"),
     json_out: bool = common.JSON_OPTION,
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
@@ -61,7 +64,7 @@ def lock(
     parse_virtual(virtual or [])
     request = LockRequest(torch, cuda, rocm, cpu, tuple(platform or ()), installer, channel, python, with_,
                           str(from_) if from_ is not None else None, tuple(packages or ()), priority,
-                          tuple(virtual or ()))
+                          tuple(virtual or ()), exclude_newer)
     mirrors = load_mirrors(tuple(mirror or ()))  # bad input fails before the matrix is loaded
     job = _job(request, out, check or bool(update))
     matrix = common.load(matrix_dir)

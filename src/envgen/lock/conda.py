@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -34,6 +34,7 @@ class CondaSolve:
     priority: str = "strict"
     virtual: tuple[VirtualPkg, ...] = ()
     timeout_s: float = 120.0
+    exclude_newer: str | None = None  # `YYYY-MM-DDTHH:MM:SSZ`; records without a timestamp are kept
 
 
 def _run(coro: Coroutine[Any, Any, _T]) -> _T:
@@ -55,6 +56,14 @@ def _priority(name: str) -> ChannelPriority:
         raise BadInput(f"unknown channel priority {name!r}", hint="use strict, flexible or disabled")
     return {"strict": ChannelPriority.Strict, "flexible": ChannelPriority.Flexible,
             "disabled": ChannelPriority.Disabled}[name]
+
+
+def _cut_off(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from envgen.lock.cutoff import as_datetime
+
+    return as_datetime(value)
 
 
 def _virtual(pkgs: tuple[VirtualPkg, ...]) -> list[GenericVirtualPackage]:
@@ -119,7 +128,8 @@ def solve(job: CondaSolve, repodata: dict[tuple[str, str], Path],
     coro = rattler.solve_with_sparse_repodata(
         _specs(job.specs), sources, locked_packages=[_locked_to_record(p) for p in locked],
         virtual_packages=_virtual(job.virtual), channel_priority=_priority(job.priority),
-        timeout=timedelta(seconds=job.timeout_s))
+        timeout=timedelta(seconds=job.timeout_s), exclude_newer=_cut_off(job.exclude_newer),
+        timestamp_policy="allow-missing")
     try:
         records = _run(coro)
     except SolverError as exc:

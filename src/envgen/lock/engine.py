@@ -108,7 +108,8 @@ def _solve_conda(spec: LockSpec, p: PlatformSpec, fetcher: Fetcher, previous: Pr
     locked: tuple[LockedConda, ...] = ()
     if previous is not None:
         locked = tuple(x for x in previous.conda.get(p.platform, ()) if x.name not in update)
-    job = CondaSolve(p.platform, p.conda.specs, p.conda.channels, p.conda.priority, p.conda.virtual, timeout_s)
+    job = CondaSolve(p.platform, p.conda.specs, p.conda.channels, p.conda.priority, p.conda.virtual, timeout_s,
+                     p.exclude_newer)
     try:
         return solver.solve(job, repodata, locked)
     except BadInput as exc:
@@ -153,7 +154,8 @@ def _solve_pip(p: PlatformSpec, python: str, fetcher: Fetcher, previous: Previou
                      if _pipname(w.name) not in skip)
     glibc = next((v.version for v in (p.conda.virtual if p.conda else ()) if v.name == "__glibc"), "2.17")
     job = PipJob(p.platform, python, p.pip.requirements, p.pip.index_url, p.pip.extra_index_urls,
-                 p.pip.find_links, glibc, keep, tuple((f.pip_name, f.version) for f in found.values()))
+                 p.pip.find_links, glibc, keep, tuple((f.pip_name, f.version) for f in found.values()),
+                 p.exclude_newer)
     try:
         return compile_pip(job, fetcher.mirrors, fetcher.root / "uv", fetcher.offline)
     except BadInput as exc:  # say which side each pin came from

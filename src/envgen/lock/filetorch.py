@@ -23,6 +23,7 @@ from envgen.errors import BadInput
 from envgen.lock.conda import version_matches
 from envgen.lock.inputs import LockRequest
 from envgen.matrix import Matrix
+from envgen.matrix.records import Release
 
 TORCH = ("pytorch", "pytorch-gpu", "pytorch-cpu")
 SELECTORS = ("pytorch-cuda", "cudatoolkit", "cpuonly", "cuda-version", "pytorch-mutex")
@@ -124,3 +125,14 @@ def _newest_allowed(matrix: Matrix, request: LockRequest, spec: str, installer: 
     raise BadInput(f"{label} asks for {spec}; no release it allows ({', '.join(candidates[:6])}"
                    f"{', ...' if len(candidates) > 6 else ''}) has the build asked for. For torch {candidates[0]}: "
                    f"{first.message}", hint=first.hint or "choose another build, or change the file's torch")
+
+
+def newest_release_allowed(matrix: Matrix, env: EnvFile) -> Release | None:
+    """The newest matrix release the file's torch spec allows (None when the file names no torch)."""
+    conda_torch = [s for s in env["conda"] if _conda_name(s) in TORCH]
+    pip_torch = [r for r in env["pip"] if _pip_name(r) == "torch"]
+    if not conda_torch and not pip_torch:
+        return None
+    spec, installer = (conda_torch[0], "conda") if conda_torch else (pip_torch[0], "pip")
+    allowed = [r for r in matrix.releases if _allows(spec, installer, str(r.torch))]
+    return max(allowed, key=lambda r: r.torch) if allowed else None

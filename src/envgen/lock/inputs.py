@@ -47,9 +47,11 @@ class LockRequest:
     packages: tuple[str, ...] = ()
     priority: str = "strict"
     virtual: tuple[str, ...] = ()
+    exclude_newer: str | None = None  # as given: a date, a time, `release` or `release+90d`
 
     FLAGS = (("torch", "--torch"), ("cuda", "--cuda"), ("rocm", "--rocm"), ("installer", "--installer"),
-             ("channel", "--channel"), ("python", "--python"), ("with_", "--with"), ("from_", "--from"))
+             ("channel", "--channel"), ("python", "--python"), ("with_", "--with"), ("from_", "--from"),
+             ("exclude_newer", "--exclude-newer"))
 
     @property
     def empty(self) -> bool:
@@ -290,7 +292,31 @@ def spec_for(matrix: Matrix, request: LockRequest, env: EnvFile | None, detect: 
                                               lambda r: _stacks(matrix, r, None, plats, detect))
     stacks = _stacks(matrix, request, env, plats, detect)
     spec = _with_extras(from_stacks(matrix, stacks, options, env, plats or None), request.packages)
+    if request.exclude_newer:
+        spec = _cut_off(matrix, spec, request.exclude_newer, stacks, env)
+        notes += (f"nothing newer than {spec.platforms[0].exclude_newer} ({request.exclude_newer}) on either side",)
     return dataclasses.replace(spec, notes=notes + spec.notes)
+
+
+def _cut_off(matrix: Matrix, spec: LockSpec, value: str, stacks: list[Stack], env: EnvFile | None) -> LockSpec:
+    from envgen.lock import cutoff
+
+    date = None
+    if cutoff.is_relative(value):
+        date = stacks[0].release.date if stacks else _file_release_date(matrix, env)
+    when = cutoff.resolve(value, date)
+    return dataclasses.replace(spec, platforms=tuple(dataclasses.replace(p, exclude_newer=when)
+                                                     for p in spec.platforms))
+
+
+def _file_release_date(matrix: Matrix, env: EnvFile | None) -> str | None:
+    """The release date of the newest torch the environment file's own torch spec allows."""
+    if env is None:
+        return None
+    from envgen.lock.filetorch import newest_release_allowed
+
+    release = newest_release_allowed(matrix, env)
+    return release.date if release is not None else None
 
 
 def _asks_a_build(r: LockRequest) -> bool:

@@ -42,6 +42,7 @@ class PipJob:
     glibc: str = "2.17"
     keep: tuple[str, ...] = ()  # name==version pins to hold (for --update)
     provided: tuple[tuple[str, str], ...] = ()  # (pip name, version) the conda side installs: taken as installed
+    exclude_newer: str | None = None  # `YYYY-MM-DDTHH:MM:SSZ`: files uploaded later are not considered
 
 
 def uv_platform(platform: str, glibc: str) -> str:
@@ -74,6 +75,8 @@ def _command(job: PipJob, mirrors: Mirrors, folder: Path, cache: Path, offline: 
         (folder / "provided.txt").write_text("".join(f"{name} @ {stub.as_uri()}\n" for name, stub in
                                                      _stubs(job.provided, folder / "stubs")))
         cmd += ["--override", str(folder / "provided.txt")]
+    if job.exclude_newer:
+        cmd += ["--exclude-newer", job.exclude_newer]
     if offline:
         cmd.append("--offline")
     return cmd

@@ -43,6 +43,7 @@ class PlatformSpec:
     conda: CondaPart | None = None
     pip: PipPart | None = None
     pip_in_conda: bool = False  # the pip packages go into the conda environment (environment.yml `pip:`)
+    exclude_newer: str | None = None  # nothing newer than this (`YYYY-MM-DDTHH:MM:SSZ`) on either side
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +70,13 @@ class LockSpec:
         return any(p.pip for p in self.platforms)
 
 
+_UNSET_OMITTED = ("exclude_newer",)  # fields added later: left out when unset, so older locks keep their hash
+
+
 def plain(value: object) -> object:
     if dataclasses.is_dataclass(value):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not (f.name in _UNSET_OMITTED and getattr(value, f.name) is None)}
     if isinstance(value, (tuple, list)):
         return [plain(v) for v in value]
     return value
