@@ -112,3 +112,17 @@ def test_cuda_virtual_package_of_an_environment_file(matrix, conda, plat, virtua
     spec = _spec(matrix, _env(["conda-forge"], ["python=3.11", *conda]), platforms=(plat,), virtual=virtual)
     assert _cuda(spec) == cuda
     assert any("__cuda=12.0 assumed" in n for n in spec.notes) == noted
+
+
+def test_a_conda_conflict_says_where_each_spec_came_from(capsys, served, tmp_path):
+    from tests.support.cli import run
+
+    env = tmp_path / "environment.yml"
+    env.write_text("channels: [pytorch, nodefaults]\ndependencies:\n  - python=3.9\n  - numpy>=2\n")
+    res = run(capsys, "lock", "--from", str(env), "--platform", "linux-64", "--torch", "1.8.1", "--cpu",
+              "-o", str(tmp_path / "locks"), "mkl>2099")
+    assert res.code == 2
+    assert "the matrix says: numpy<2" in res.err
+    assert "asked by the matrix (for the flags): pytorch==1.8.1" in res.err
+    assert "asked by the environment file: python=3.9, numpy>=2" in res.err
+    assert "asked by the command line: mkl>2099" in res.err

@@ -124,6 +124,11 @@ def _explain(exc: BadInput, spec: LockSpec, p: PlatformSpec) -> BadInput:
     why = [reason for name, reason in spec.reasons if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)]
     message = text + ("".join(f"\n  the matrix says: {w}" for w in why) if why else "")
     assert p.conda is not None
+    origins = dict(spec.origins)
+    by_side: dict[str, list[str]] = {}
+    for item in p.conda.specs:
+        by_side.setdefault(origins.get(item, "the request"), []).append(item.rpartition("::")[2])
+    message += "".join(f"\n  asked by {side}: {', '.join(items)}" for side, items in by_side.items())
     order = ", ".join(p.conda.channels)
     hint = (f"channels, in priority order ({p.conda.priority}): {order}. "
             "A package found in an earlier channel hides every later channel's builds under strict priority; "

@@ -167,7 +167,19 @@ def from_stacks(matrix: Matrix, stacks: list[Stack], options: LockOptions,
         out.append(PlatformSpec(plat, conda, pip, pip_in_conda))
     if not out:
         raise BadInput("nothing to lock", hint="give --torch/--cuda/--cpu flags or --from environment.yml")
-    return LockSpec(tuple(out), options.command, reasons(stacks), renames(matrix), notes)
+    return LockSpec(tuple(out), options.command, reasons(stacks), renames(matrix), notes, _origins(out, env))
+
+
+def _origins(platforms: list[PlatformSpec], env: EnvFile | None) -> tuple[tuple[str, str], ...]:
+    """Which specs came from the environment file; the rest of a part came from the matrix's stack."""
+    known = set(env["conda"]) | set(env["pip"]) if env is not None else set()
+    found: dict[str, str] = {}
+    for p in platforms:
+        for item in (p.conda.specs if p.conda else ()) + (p.pip.requirements if p.pip else ()):
+            plain_item = item.rpartition("::")[2] if "::" in item else item
+            from_file = item in known or plain_item in known or any(k.endswith("::" + plain_item) for k in known)
+            found.setdefault(item, "the environment file" if from_file else "the matrix (for the flags)")
+    return tuple(sorted(found.items()))
 
 
 def renames(matrix: Matrix) -> tuple[tuple[str, str], ...]:
@@ -346,4 +358,5 @@ def _with_extras(spec: LockSpec, extras: tuple[str, ...]) -> LockSpec:
         if pip is not None and not p.pip_in_conda:
             pip = dataclasses.replace(pip, requirements=pip.requirements + extras)
         plats.append(dataclasses.replace(p, conda=conda, pip=pip))
-    return dataclasses.replace(spec, platforms=tuple(plats))
+    return dataclasses.replace(spec, platforms=tuple(plats),
+                               origins=spec.origins + tuple((x, "the command line") for x in extras))

@@ -53,6 +53,7 @@ class LockSpec:
     reasons: tuple[tuple[str, str], ...] = ()  # package name -> why the matrix asks for it (for conflicts)
     renames: tuple[tuple[str, str], ...] = ()  # conda name -> pip name where they differ (pytorch -> torch)
     notes: tuple[str, ...] = ()  # what envgen decided for the user and says (not part of the input hash)
+    origins: tuple[tuple[str, str], ...] = ()  # spec or requirement -> where it came from (for refusals)
 
     def platform(self, name: str) -> PlatformSpec:
         for p in self.platforms:
