@@ -7,7 +7,8 @@ import pytest
 
 from envgen.compile.envfile import EnvFile
 from envgen.errors import BadInput
-from envgen.lock.inputs import LockRequest, spec_for
+from envgen.lock.inputs import spec_for
+from envgen.lock.request import LockRequest
 
 CF, NV, PT = ("https://conda.anaconda.org/conda-forge", "https://conda.anaconda.org/nvidia",
               "https://conda.anaconda.org/pytorch")
@@ -89,7 +90,7 @@ def test_a_file_without_torch_gets_the_stack(matrix):
 def test_a_defaults_only_package_without_alternative_is_refused(matrix, monkeypatch):
     from envgen.lock import inputs
 
-    monkeypatch.setattr(inputs, "defaults_alternatives", lambda: {})
+    monkeypatch.setattr(inputs, "defaults_alternatives", dict)
     with pytest.raises(BadInput) as err:
         _spec(matrix, FILE, cuda="11.8", platforms=("win-64",))
     assert "from the defaults channel" in err.value.message and "nodefaults" in err.value.message

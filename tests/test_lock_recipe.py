@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from envgen.lock.inputs import LockRequest
+from envgen.lock.request import LockRequest
 from envgen.lock.staleness import env_words, name_of, request_words
 from tests.conftest import ROOT
 from tests.support.cli import run

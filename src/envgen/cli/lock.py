@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from envgen.compile.envfile import EnvFile
     from envgen.lock.changes import Change, Side
     from envgen.lock.engine import Locked, Previous
-    from envgen.lock.inputs import LockRequest
+    from envgen.lock.request import LockRequest
     from envgen.lock.recipe import Recipe
     from envgen.lock.spec import LockSpec
     from envgen.lock.staleness import Staleness
@@ -55,7 +55,7 @@ def lock(
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
     """Without flags that say what to lock, the inputs recorded in the lock folder (lock-inputs.yml) are used."""
-    from envgen.lock.inputs import LockRequest
+    from envgen.lock.request import LockRequest
     from envgen.lock.mirrors import credentials_as_mirrors, load_mirrors
     from envgen.lock.spec import check_priority, parse_virtual
 

@@ -104,7 +104,7 @@ class CondaConfig:
         defaults = self.default_channels
         if platform and platform.startswith("win-") and defaults == DEFAULT_CHANNELS:
             defaults = DEFAULT_CHANNELS_WIN
-        found = {name: urls for name, urls in self.custom_multichannels}
+        found = dict(self.custom_multichannels)
         found.setdefault("defaults", defaults)
         return {name: tuple(self._simple(u) for u in urls) for name, urls in found.items()}
 
@@ -222,7 +222,7 @@ def load_condarc(env: Mapping[str, str] = os.environ, prefix: Path | None = None
         if not isinstance(data, dict):
             raise BadInput(f"{path}: expected a mapping of settings, got {_kind(data)}", hint=_HINT)
         layers.append((str(path), {_ALIAS.get(k, k): _checked(v, _KEYS[k], str(path), k)
-                                   for k, v in data.items() if k in _KEYS}))
+                                   for k, v in data.items() if isinstance(k, str) and k in _KEYS and v is not None}))
     layers.append(("environment", _from_env(env)))
     merged = _merge(layers)
     merged = {key: _expand(value, env) for key, value in merged.items()}
@@ -242,7 +242,7 @@ def search_path(env: Mapping[str, str], prefix: Path | None = None,
             seen.setdefault(found)
             if len(seen) > MAX_FILES:
                 raise BadInput(f"more than {MAX_FILES} conda configuration files (at {found.parent})",
-                               hint="conda reads every *.yml in a condarc.d folder; remove the ones that are not settings")
+                               hint="conda reads every *.yml of a condarc.d folder; remove those that are not settings")
     return tuple(seen)
 
 
@@ -321,8 +321,8 @@ def _checked(value: Any, kind: str, where: str, key: str) -> Any:
     def bad(wanted: str, at: str = key) -> BadInput:
         return BadInput(f"{where}: {at}: expected {wanted}, got {_kind(value)}", hint=_HINT)
 
-    if kind == "str":
-        if not isinstance(value, str) or not _SCHEME.match(value.strip()):
+    if kind == "str":  # a `$VAR` value is checked once expanded
+        if not isinstance(value, str) or not (_SCHEME.match(value.strip()) or "$" in value):
             raise bad("a URL with a scheme (https://...)")
         return value.strip()
     if kind == "ssl":
@@ -361,7 +361,7 @@ def _str_list(value: Any, where: str, key: str) -> list[str]:
 def _expand(value: Any, env: Mapping[str, str]) -> Any:
     """`$VAR` and `${VAR}` in values, as `os.path.expandvars` does (unset: left as written)."""
     if isinstance(value, str):
-        return _VAR.sub(lambda m: env.get(m[1].strip("{}"), m[0]) if m[1] != "{}" else m[0], value)
+        return _VAR.sub(lambda m: env.get(m[1].strip("{}"), m[0]), value)
     if isinstance(value, list):
         return [_expand(v, env) for v in value]
     if isinstance(value, dict):

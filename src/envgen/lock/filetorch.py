@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from envgen.compile.envfile import EnvFile
 from envgen.errors import BadInput
 from envgen.lock.conda import version_matches
-from envgen.lock.inputs import LockRequest
+from envgen.lock.request import LockRequest
 from envgen.matrix import Matrix
 from envgen.matrix.records import Release
 

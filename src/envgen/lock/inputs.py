@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from envgen.compile.selection import AutoDetect
 from envgen.compile.stack import Pin, Stack
 from envgen.errors import BadInput
 from envgen.lock.records import VirtualPkg
+from envgen.lock.request import LockRequest
 from envgen.lock.spec import (
     CondaPart,
     LockSpec,
@@ -25,59 +25,6 @@ from envgen.lock.spec import (
     virtual_for,
 )
 from envgen.matrix import Matrix
-
-
-@dataclass(frozen=True, slots=True)
-class LockRequest:
-    """The flags of `envgen lock` that decide what is locked (not where from, how fast or through which mirror).
-
-    `from_` is the environment file's path as the command was given it; a recorded request holds it relative to
-    the lock folder (see `envgen.lock.recipe`)."""
-
-    torch: str | None = None
-    cuda: str | None = None
-    rocm: str | None = None
-    cpu: bool = False
-    platforms: tuple[str, ...] = ()
-    installer: str | None = None
-    channel: str | None = None
-    python: str | None = None
-    with_: str | None = None
-    from_: str | None = None
-    packages: tuple[str, ...] = ()
-    priority: str = "strict"
-    virtual: tuple[str, ...] = ()
-    exclude_newer: str | None = None  # as given: a date, a time, `release` or `release+90d`
-
-    FLAGS = (("torch", "--torch"), ("cuda", "--cuda"), ("rocm", "--rocm"), ("installer", "--installer"),
-             ("channel", "--channel"), ("python", "--python"), ("with_", "--with"), ("from_", "--from"),
-             ("exclude_newer", "--exclude-newer"))
-
-    @property
-    def empty(self) -> bool:
-        """No flag that decides what is locked was given (then a recorded request is used, where there is one)."""
-        return self == LockRequest()
-
-    def words(self) -> list[str]:
-        """The request as `envgen lock` flags (without -o and the extra packages), in a fixed order."""
-        out: list[str] = []
-        for key, flag in self.FLAGS:
-            value = getattr(self, key)
-            if value is not None:
-                out += [flag, str(value)]
-        if self.cpu:
-            out.append("--cpu")
-        for plat in self.platforms:
-            out += ["--platform", plat]
-        if self.priority != "strict":
-            out += ["--channel-priority", self.priority]
-        for v in self.virtual:
-            out += ["--virtual", v]
-        return out
-
-    def command(self, out: str, *extra: str) -> str:
-        """The shell command line that asks for this request into `out`."""
-        return shlex.join(["envgen", "lock", *self.words(), *extra, "-o", out, *self.packages])
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,11 +237,13 @@ def spec_for(matrix: Matrix, request: LockRequest, env: EnvFile | None, detect: 
     """The LockSpec of a request: the matrix's stacks for its flags, the environment file's packages (`env`, read
     by the caller from `request.from_`), and the extra packages."""
     from envgen.lock.spec import check_priority, parse_virtual
-    from envgen.models import check_platform
+    from envgen.models import check_platform, host_platform
 
     options = LockOptions(check_priority(request.priority), tuple(parse_virtual(list(request.virtual)).items()),
                           command)
     plats = [check_platform(p) for p in (request.platforms or (env["platforms"] if env else ()) or ())]
+    if env is not None and not plats:  # as for flags: this machine's platform when neither names one
+        plats = [host_platform()]
     notes: tuple[str, ...] = ()
     if env is not None and _asks_a_build(request):
         from envgen.lock.filetorch import variant_of_file

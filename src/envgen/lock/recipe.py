@@ -27,8 +27,8 @@ from envgen.compile.envfile import EnvFile
 from envgen.errors import BadInput
 from envgen.fileio import parse_yaml
 from envgen.lock import integrity
-from envgen.lock.inputs import LockRequest
 from envgen.lock.read import RECIPE, checked_text
+from envgen.lock.request import LockRequest
 from envgen.lock.spec import LockSpec, plain
 from envgen.redact import redact_data
 

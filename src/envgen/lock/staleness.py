@@ -19,8 +19,8 @@ from packaging.utils import canonicalize_name
 
 from envgen import __version__
 from envgen.compile.envfile import EnvFile
-from envgen.lock.inputs import LockRequest
 from envgen.lock.recipe import Recipe, texts
+from envgen.lock.request import LockRequest
 from envgen.lock.spec import LockSpec, plain
 from envgen.redact import redact_data
 
