@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from envgen.compile.envfile import EnvFile
     from envgen.lock.changes import Change, Side
     from envgen.lock.engine import Locked, Previous
-    from envgen.lock.request import LockRequest
     from envgen.lock.recipe import Recipe
+    from envgen.lock.request import LockRequest
     from envgen.lock.spec import LockSpec
     from envgen.lock.staleness import Staleness
     from envgen.matrix import Matrix
@@ -37,7 +37,10 @@ def lock(
     channel: str | None = common.CHANNEL_OPTION,
     python: str | None = common.PYTHON_OPTION,
     with_: str | None = common.WITH_OPTION,
-    from_: Path | None = typer.Option(None, "--from", help="a conda environment.yml (its pip: section too)"),
+    from_: Path | None = typer.Option(None, "--from", help="environment.yml (its pip: section too), requirements*.txt, "
+                                                          "pyproject.toml or pixi.toml"),
+    group: list[str] | None = typer.Option(None, "--group", help="with --from: a pyproject extra or dependency group, "
+                                                                 "a pixi environment or feature; repeatable"),
     out: Path = typer.Option(Path("locks"), "-o", "--output", help="folder for the lockfiles"),
     check: bool = typer.Option(False, "--check", help="exit 1 if the lock in -o no longer matches its inputs "
                                                       "(the recorded ones when no other flag is given)"),
@@ -55,8 +58,8 @@ def lock(
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
     """Without flags that say what to lock, the inputs recorded in the lock folder (lock-inputs.yml) are used."""
-    from envgen.lock.request import LockRequest
     from envgen.lock.mirrors import credentials_as_mirrors, load_mirrors
+    from envgen.lock.request import LockRequest
     from envgen.lock.spec import check_priority, parse_virtual
 
     _check_timeout(timeout)
@@ -64,7 +67,7 @@ def lock(
     parse_virtual(virtual or [])
     request = LockRequest(torch, cuda, rocm, cpu, tuple(platform or ()), installer, channel, python, with_,
                           str(from_) if from_ is not None else None, tuple(packages or ()), priority,
-                          tuple(virtual or ()), exclude_newer)
+                          tuple(virtual or ()), exclude_newer, tuple(group or ()))
     mirrors = load_mirrors(tuple(mirror or ()))  # bad input fails before the matrix is loaded
     job = _job(request, out, check or bool(update))
     matrix = common.load(matrix_dir)
@@ -126,7 +129,7 @@ def _job(request: LockRequest, out: Path, needs_lock: bool) -> _Job:
                 recorded.sources else None)
         request = dataclasses.replace(recorded.request, from_=here)
         common.note(f"using the inputs recorded in {out / 'lock-inputs.yml'}")
-    env = load_env(Path(request.from_)) if request.from_ else None
+    env = load_env(Path(request.from_), request.group) if request.from_ else None
     return _Job(request, env, recorded, replaying)
 
 

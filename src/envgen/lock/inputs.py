@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from envgen.compile.envfile import EnvFile, read_environment_yml
+from envgen.compile.envfile import EnvFile
 from envgen.compile.selection import AutoDetect
 from envgen.compile.stack import Pin, Stack
 from envgen.errors import BadInput
@@ -32,6 +32,7 @@ class LockOptions:
     priority: str = "strict"
     virtual: tuple[tuple[str, VirtualPkg | None], ...] = ()
     command: str = "envgen lock"
+    python: str | None = None  # --python: the Python a pip-only input file is locked for
 
 
 def _known(matrix: Matrix) -> dict[str, str]:
@@ -141,7 +142,7 @@ def renames(matrix: Matrix) -> tuple[tuple[str, str], ...]:
 
 
 def _merge_env(matrix: Matrix, plat: str, env: EnvFile, conda: CondaPart | None, pip: PipPart | None,
-               options: LockOptions) -> tuple[CondaPart, PipPart | None, bool, tuple[str, ...]]:
+               options: LockOptions) -> tuple[CondaPart | None, PipPart | None, bool, tuple[str, ...]]:
     """The file's channels as written (order kept, `nodefaults` honoured); what the matrix's stack needs beyond
     them is added after them, said in a note; a `defaults` requirement moves to its alternative channel when the
     file excludes defaults."""
@@ -150,6 +151,8 @@ def _merge_env(matrix: Matrix, plat: str, env: EnvFile, conda: CondaPart | None,
     file_channels = [channel_url(c, known) for c in names]
     specs = [qualify(s, known) for s in env["conda"]]
     notes: list[str] = []
+    if conda is None and not env["conda"] and not env["channels"]:  # requirements, a plain pyproject.toml
+        return None, _pip_only(matrix, plat, env, pip, options), False, ()
     if conda is None:
         cuda = file_cuda(env)
         virtual = virtual_for(plat, cuda, dict(options.virtual), assume=True)
@@ -173,11 +176,38 @@ def _merge_env(matrix: Matrix, plat: str, env: EnvFile, conda: CondaPart | None,
         raise BadInput("the environment file names no channels", hint="add a `channels:` list, e.g. [conda-forge]")
     if not env["pip"]:
         return conda, pip, False, tuple(notes)
-    reqs = tuple(env["pip"]) + (pip.requirements if pip else ())
-    merged = PipPart(reqs, "", env["index_url"] or (pip.index_url if pip else default_index(matrix)),
-                     tuple(env["extra_index_urls"]) + (pip.extra_index_urls if pip else ()),
-                     tuple(env["find_links"]) + (pip.find_links if pip else ()))
-    return conda, merged, True, tuple(notes)
+    return conda, _merge_pip(matrix, env, pip, ""), True, tuple(notes)
+
+
+def _pip_only(matrix: Matrix, plat: str, env: EnvFile, pip: PipPart | None, options: LockOptions) -> PipPart:
+    """A pip-only input (requirements file, pyproject.toml): its requirements, with the matrix's pip stack where
+    flags asked for one (its index first); the Python is --python, the stack's, or the newest the file's torch has
+    wheels for on this platform."""
+    python = options.python or (pip.python if pip else None) or _newest_python(matrix, env, plat)
+    if python is None:
+        raise BadInput(f"{plat}: a pip-only input needs the Python to lock for",
+                       hint="pass --python 3.11 (or name torch in the file, and its newest Python is taken)")
+    return _merge_pip(matrix, env, pip, python)
+
+
+def _merge_pip(matrix: Matrix, env: EnvFile, pip: PipPart | None, python: str) -> PipPart:
+    """The file's pip requirements with the matrix's pip stack. The file's index (else PyPI) stays the index; the
+    stack's variant index (e.g. the cu121 wheel index) comes first among the extra indexes, where uv looks first,
+    so torch and its companions come from it and everything else from the file's index."""
+    index = env["index_url"] or default_index(matrix)
+    extra = tuple(env["extra_index_urls"])
+    if pip is not None:
+        extra = tuple(u for u in (pip.index_url,) if u and u != index) + pip.extra_index_urls + extra
+    return PipPart(tuple(env["pip"]) + (pip.requirements if pip else ()), python, index,
+                   tuple(dict.fromkeys(extra)), tuple(env["find_links"]) + (pip.find_links if pip else ()))
+
+
+def _newest_python(matrix: Matrix, env: EnvFile, plat: str) -> str | None:
+    from envgen.lock.filetorch import newest_release_allowed
+
+    release = newest_release_allowed(matrix, env)
+    pythons = release.python.get(plat, ()) if release is not None else ()
+    return str(max(p.version for p in pythons if not p.freethreaded)) if pythons else None
 
 
 _CUDA_SPEC = re.compile(r"^(?:pytorch-cuda|cuda-version|cudatoolkit)\s*(?:==?|\s)\s*(\d+)\.(\d+)")
@@ -228,8 +258,12 @@ def defaults_alternatives() -> dict[str, str]:
     return {str(k): v["channel"] for k, v in data.items()}
 
 
-def load_env(path: Path) -> EnvFile:
-    return read_environment_yml(path)
+def load_env(path: Path, group: tuple[str, ...] = ()) -> EnvFile:
+    """The file `--from` names: environment.yml, requirements*.txt, pyproject.toml or pixi.toml (`group`: extras,
+    dependency groups, pixi environments or features; see `envgen.compile.sources`)."""
+    from envgen.compile.sources import read_inputs
+
+    return read_inputs(path, group)
 
 
 def spec_for(matrix: Matrix, request: LockRequest, env: EnvFile | None, detect: AutoDetect | None = None,
@@ -240,7 +274,7 @@ def spec_for(matrix: Matrix, request: LockRequest, env: EnvFile | None, detect: 
     from envgen.models import check_platform, host_platform
 
     options = LockOptions(check_priority(request.priority), tuple(parse_virtual(list(request.virtual)).items()),
-                          command)
+                          command, request.python)
     plats = [check_platform(p) for p in (request.platforms or (env["platforms"] if env else ()) or ())]
     if env is not None and not plats:  # as for flags: this machine's platform when neither names one
         plats = [host_platform()]
@@ -280,6 +314,13 @@ def _file_release_date(matrix: Matrix, env: EnvFile | None) -> str | None:
     return release.date if release is not None else None
 
 
+def _installer_of(env: EnvFile | None) -> str | None:
+    """The installer a file implies: pip for a pip-only input (requirements, pyproject), else conda."""
+    if env is None:
+        return None
+    return "pip" if not env["conda"] and not env["channels"] else "conda"
+
+
 def _asks_a_build(r: LockRequest) -> bool:
     return any([r.torch, r.cuda, r.rocm, r.cpu, r.channel, r.with_])
 
@@ -292,7 +333,7 @@ def _stacks(matrix: Matrix, r: LockRequest, env: EnvFile | None, plats: list[str
     if env is not None and not _asks_a_build(r):
         return []
     requests = build_requests(matrix, torch=r.torch, cuda=r.cuda, rocm=r.rocm, cpu=r.cpu, python=r.python,
-                              platforms=plats or None, installer=r.installer or ("conda" if env is not None else None),
+                              platforms=plats or None, installer=r.installer or _installer_of(env),
                               channel=r.channel, with_=r.with_, detect=detect)
     return [s for req in requests for s in resolve(matrix, req)]
 

@@ -28,6 +28,7 @@ class LockRequest:
     priority: str = "strict"
     virtual: tuple[str, ...] = ()
     exclude_newer: str | None = None  # as given: a date, a time, `release` or `release+90d`
+    group: tuple[str, ...] = ()  # pyproject extras / dependency groups, pixi environments / features of `from_`
 
     FLAGS = (("torch", "--torch"), ("cuda", "--cuda"), ("rocm", "--rocm"), ("installer", "--installer"),
              ("channel", "--channel"), ("python", "--python"), ("with_", "--with"), ("from_", "--from"),
@@ -53,6 +54,8 @@ class LockRequest:
             out += ["--channel-priority", self.priority]
         for v in self.virtual:
             out += ["--virtual", v]
+        for g in self.group:
+            out += ["--group", g]
         return out
 
     def command(self, out: str, *extra: str) -> str:

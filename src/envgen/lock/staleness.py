@@ -27,7 +27,7 @@ from envgen.redact import redact_data
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _FLAG = dict(LockRequest.FLAGS) | {
     "cpu": "--cpu", "platforms": "--platform", "packages": "packages", "priority": "--channel-priority",
-    "virtual": "--virtual"}
+    "virtual": "--virtual", "group": "--group"}
 
 
 @dataclass(frozen=True, slots=True)
