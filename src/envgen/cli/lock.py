@@ -58,6 +58,7 @@ def lock(
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
     """Without flags that say what to lock, the inputs recorded in the lock folder (lock-inputs.yml) are used."""
+    from envgen.compile.condarc import load_condarc, mirror_pairs
     from envgen.lock.mirrors import credentials_as_mirrors, load_mirrors
     from envgen.lock.request import LockRequest
     from envgen.lock.spec import check_priority, parse_virtual
@@ -69,9 +70,10 @@ def lock(
                           str(from_) if from_ is not None else None, tuple(packages or ()), priority,
                           tuple(virtual or ()), exclude_newer, tuple(group or ()))
     mirrors = load_mirrors(tuple(mirror or ()))  # bad input fails before the matrix is loaded
+    condarc = load_condarc()  # conda's own files: mirrors, default channels, proxies (flags and ENVGEN_* win)
     job = _job(request, out, check or bool(update))
     matrix = common.load(matrix_dir)
-    spec = _spec(matrix, job.request, job.env, out)
+    spec = _spec(matrix, job.request, job.env, out, condarc.channels)
     spec, authenticated = credentials_as_mirrors(spec)  # files and hashes see canonical URLs only
     if check:
         return _check(matrix, job, spec, out, json_out)
@@ -82,7 +84,8 @@ def lock(
     from envgen.lock.fetch import Fetcher
     from envgen.lock.recipe import record, render
 
-    fetcher = Fetcher(mirrors.adding(authenticated), offline, report=common.note)
+    fetcher = Fetcher(mirrors.adding(authenticated).adding(mirror_pairs(condarc)), offline, report=common.note,
+                      proxies=tuple(condarc.proxies.items()), verify=condarc.ssl_verify)
     locked = lockfile.solve_all(spec, fetcher, previous, tuple(update or ()), timeout, report=common.note)
     env_path = Path(job.request.from_) if job.request.from_ else None
     recipe = record(job.request, env_path, job.env, out, spec)
@@ -133,10 +136,12 @@ def _job(request: LockRequest, out: Path, needs_lock: bool) -> _Job:
     return _Job(request, env, recorded, replaying)
 
 
-def _spec(matrix: Matrix, request: LockRequest, env: EnvFile | None, out: Path) -> LockSpec:
+def _spec(matrix: Matrix, request: LockRequest, env: EnvFile | None, out: Path,
+          channels: tuple[str, ...] = ()) -> LockSpec:
     from envgen.lock.inputs import spec_for
 
-    return spec_for(matrix, request, env, common.auto_detect(), command=request.command(str(out)))
+    return spec_for(matrix, request, env, common.auto_detect(), command=request.command(str(out)),
+                    default_channels=channels)
 
 
 def _previous(out: Path, spec: LockSpec, update: list[str] | None) -> Previous | None:

@@ -162,7 +162,8 @@ def _solve_pip(p: PlatformSpec, python: str, fetcher: Fetcher, previous: Previou
                  p.pip.find_links, glibc, keep, tuple((f.pip_name, f.version) for f in found.values()),
                  p.exclude_newer)
     try:
-        return compile_pip(job, fetcher.mirrors, fetcher.root / "uv", fetcher.offline)
+        return compile_pip(job, fetcher.mirrors, fetcher.root / "uv", fetcher.offline,
+                           network=fetcher.subprocess_env())
     except BadInput as exc:  # say which side each pin came from
         sides = [f"pip section: {', '.join(p.pip.requirements)}"]
         if found:

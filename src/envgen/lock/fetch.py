@@ -77,6 +77,8 @@ class Fetcher:
     root: Path = field(default_factory=cache_root)
     report: Callable[[str], None] | None = None  # progress lines for slow downloads (the CLI writes them)
     timeout_s: float = 30.0
+    proxies: tuple[tuple[str, str | None], ...] = ()  # .condarc proxy_servers (scheme or scheme://host -> proxy)
+    verify: bool | str = True  # .condarc ssl_verify: false, or a CA bundle path
     _session: requests.Session | None = None
     _seen: dict[tuple[str, str], Path | None] = field(default_factory=dict)  # fetched once per run
 
@@ -85,7 +87,22 @@ class Fetcher:
             import requests
 
             self._session = requests.Session()
+            self._session.proxies.update({k: v for k, v in self.proxies if v})  # the environment's still win
+            self._session.verify = self.verify
         return self._session
+
+    def subprocess_env(self) -> dict[str, str]:
+        """The proxy and CA settings for uv, where the environment does not set them already."""
+        import os
+
+        out = {}
+        for scheme, var in (("https", "HTTPS_PROXY"), ("http", "HTTP_PROXY")):
+            proxy = dict(self.proxies).get(scheme)
+            if proxy and not (os.environ.get(var) or os.environ.get(var.lower())):
+                out[var] = proxy
+        if isinstance(self.verify, str) and self.verify != "truststore" and not os.environ.get("SSL_CERT_FILE"):
+            out["SSL_CERT_FILE"] = self.verify
+        return out
 
     # -- repodata ---------------------------------------------------------------------------------------
     def repodata(self, channel: str, subdir: str) -> Path | None:

@@ -267,7 +267,7 @@ def load_env(path: Path, group: tuple[str, ...] = ()) -> EnvFile:
 
 
 def spec_for(matrix: Matrix, request: LockRequest, env: EnvFile | None, detect: AutoDetect | None = None,
-             command: str = "envgen lock") -> LockSpec:
+             command: str = "envgen lock", default_channels: tuple[str, ...] = ()) -> LockSpec:
     """The LockSpec of a request: the matrix's stacks for its flags, the environment file's packages (`env`, read
     by the caller from `request.from_`), and the extra packages."""
     from envgen.lock.spec import check_priority, parse_virtual
@@ -278,6 +278,8 @@ def spec_for(matrix: Matrix, request: LockRequest, env: EnvFile | None, detect: 
     plats = [check_platform(p) for p in (request.platforms or (env["platforms"] if env else ()) or ())]
     if env is not None and not plats:  # as for flags: this machine's platform when neither names one
         plats = [host_platform()]
+    if env is not None and env["conda"] and not env["channels"] and default_channels:  # .condarc `channels:`
+        env = EnvFile(**{**env, "channels": list(default_channels)})
     notes: tuple[str, ...] = ()
     if env is not None and _asks_a_build(request):
         from envgen.lock.filetorch import variant_of_file

@@ -83,7 +83,7 @@ def _command(job: PipJob, mirrors: Mirrors, folder: Path, cache: Path, offline: 
 
 
 def compile_pip(job: PipJob, mirrors: Mirrors, cache: Path, offline: bool = False,
-                timeout_s: float = 300.0) -> tuple[LockedWheel, ...]:
+                timeout_s: float = 300.0, network: dict[str, str] | None = None) -> tuple[LockedWheel, ...]:
     """The files uv chose for `job`, sorted by name, with canonical URLs."""
     with tempfile.TemporaryDirectory(prefix="envgen-uv-") as tmp:
         folder = Path(tmp)
@@ -91,7 +91,7 @@ def compile_pip(job: PipJob, mirrors: Mirrors, cache: Path, offline: bool = Fals
         cmd = _command(job, mirrors, folder, cache, offline)
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False,
-                                  env=_env(), stdin=subprocess.DEVNULL)
+                                  env=_env() | (network or {}), stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise OutsideFailure(f"uv did not finish resolving the {job.platform} pip packages in {timeout_s:.0f} s",
                                  hint="check the index is reachable, or narrow the requirements") from None
