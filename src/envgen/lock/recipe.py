@@ -134,7 +134,7 @@ def _request(data: Any, where: str) -> LockRequest:
     values: dict[str, Any] = {}
     for f in fields(LockRequest):
         key, value, default = f.name.rstrip("_"), data.get(f.name.rstrip("_")), f.default
-        if value is None and default is None:
+        if value is None:  # unset, or a field this recipe predates: the default
             continue
         want = type(default) if default is not None else str
         if want is tuple:
