@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from envgen.errors import BadInput
-from envgen.fileio import header
+from envgen.fileio import header, one_line
 from envgen.lock import conda as solver
 from envgen.lock import condalock, explicit, integrity, pylock, read, unit
 from envgen.lock.conda import CondaSolve
@@ -190,7 +190,9 @@ def render_all(locked: Locked, recipe: str | None = None) -> dict[str, str]:
     for p in spec.platforms:
         if p.pip:
             wheels = locked.pip[p.platform]
-            pip_head = head + _provided_lines(locked.provided.get(p.platform, {}))
+            pip_head = head + _provided_lines(locked.provided.get(p.platform, {})) + "".join(
+                ["# not locked (no hash can pin them; install them after this environment):\n"] * bool(p.pip.unlocked)
+                + [f"#   {one_line(r)}\n" for r in p.pip.unlocked])
             files[requirements_name(p.platform)] = pylock.render_requirements(
                 pip_head, wheels, p.pip.index_url, p.pip.extra_index_urls, p.pip.find_links)
             files[pylock_name(p.platform)] = pylock.render_pylock(pip_head, p.platform, locked.pythons[p.platform],

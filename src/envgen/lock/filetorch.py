@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from envgen.compile.envfile import EnvFile
@@ -53,16 +54,17 @@ def variant_of_file(matrix: Matrix, request: LockRequest, env: EnvFile, label: s
     installer = "conda" if conda_torch else "pip"
     spec = (conda_torch or pip_torch)[0]
     notes = []
-    if request.channel is None and installer == "conda":
-        request = dataclasses.replace(request, channel=_family(spec, env))
     if request.python is None:
         request = dataclasses.replace(request, python=_python(env))
     if request.installer is None:
         request = dataclasses.replace(request, installer=installer)
+    families = [request.channel] if request.channel or installer != "conda" else _families(spec, env)
     if request.torch is None:
-        request = dataclasses.replace(request, torch=_newest_allowed(matrix, request, spec, installer, label,
-                                                                     resolves))
-        notes.append(f"{label}: {spec} -> torch {request.torch}, the newest release it allows with that build")
+        request = _first_family(matrix, request, families, spec, installer, label, resolves)
+        notes.append(f"{label}: {spec} -> torch {request.torch}, the newest release it allows with that build"
+                     + (f" ({request.channel})" if request.channel else ""))
+    elif request.channel is None and families[0] is not None:
+        request = dataclasses.replace(request, channel=families[0])
     else:
         notes.append(f"--torch {request.torch} replaces the file's {spec}")
     # the file's companions stay as written unless --with names them; the matrix adds none the file did not ask for
@@ -79,11 +81,27 @@ def variant_of_file(matrix: Matrix, request: LockRequest, env: EnvFile, label: s
     return request, EnvFile(**{**env, "conda": kept, "pip": pip_kept}), tuple(notes)
 
 
-def _family(spec: str, env: EnvFile) -> str | None:
-    channel = spec.rpartition("::")[0]
+def _families(spec: str, env: EnvFile) -> list[str | None]:
+    """The torch channel families to try, in the file's order: the spec's own channel, else every family channel
+    the file lists (conda would look in each), else none (the matrix's default)."""
+    channel = spec.rpartition("::")[0].rstrip("/").rsplit("/", 1)[-1]
     if channel:
-        return channel.rstrip("/").rsplit("/", 1)[-1] if channel.rstrip("/").rsplit("/", 1)[-1] in FAMILIES else None
-    return next((c for c in env["channels"] if c in FAMILIES), None)
+        return [channel if channel in FAMILIES else None]
+    return list(dict.fromkeys(c for c in env["channels"] if c in FAMILIES)) or [None]
+
+
+def _first_family(matrix: Matrix, request: LockRequest, families: list[str | None], spec: str, installer: str,
+                  label: str, resolves: Callable[[LockRequest], object]) -> LockRequest:
+    """The request for the newest allowed release in the first family (in the file's channel order) that has it."""
+    first: BadInput | None = None
+    for family in families:
+        asked = dataclasses.replace(request, channel=family)
+        try:
+            return dataclasses.replace(asked, torch=_newest_allowed(matrix, asked, spec, installer, label, resolves))
+        except BadInput as exc:
+            first = first or exc
+    assert first is not None
+    raise first
 
 
 _PYTHON = re.compile(r"^python\s*(?:==?|\s)\s*(\d+)\.(\d+)")
@@ -102,9 +120,11 @@ def _allows(spec: str, installer: str, version: str) -> bool:
     if installer == "conda":
         return version_matches(spec, version)
     try:
-        return Requirement(spec).specifier.contains(version, prereleases=True)
+        specifier = Requirement(spec).specifier
     except InvalidRequirement:
         return False
+    public = ",".join(f"{s.operator}{s.version.split('+', 1)[0]}" for s in specifier)  # +cu117 names a build
+    return SpecifierSet(public).contains(version, prereleases=True)
 
 
 def _newest_allowed(matrix: Matrix, request: LockRequest, spec: str, installer: str, label: str,

@@ -115,6 +115,9 @@ def from_stacks(matrix: Matrix, stacks: list[Stack], options: LockOptions,
         out.append(PlatformSpec(plat, conda, pip, pip_in_conda))
     if not out:
         raise BadInput("nothing to lock", hint="give --torch/--cuda/--cpu flags or --from environment.yml")
+    left = tuple(dict.fromkeys(r for p in out if p.pip for r in p.pip.unlocked))
+    if left:
+        notes += (f"not locked (no hash can pin them; install them after the environment): {', '.join(left)}",)
     return LockSpec(tuple(out), options.command, reasons(stacks), renames(matrix), notes, _origins(out, env))
 
 
@@ -198,8 +201,20 @@ def _merge_pip(matrix: Matrix, env: EnvFile, pip: PipPart | None, python: str) -
     extra = tuple(env["extra_index_urls"])
     if pip is not None:
         extra = tuple(u for u in (pip.index_url,) if u and u != index) + pip.extra_index_urls + extra
-    return PipPart(tuple(env["pip"]) + (pip.requirements if pip else ()), python, index,
-                   tuple(dict.fromkeys(extra)), tuple(env["find_links"]) + (pip.find_links if pip else ()))
+    lockable = tuple(r for r in env["pip"] if not unlockable(r))
+    return PipPart(lockable + (pip.requirements if pip else ()), python, index,
+                   tuple(dict.fromkeys(extra)), tuple(env["find_links"]) + (pip.find_links if pip else ()),
+                   tuple(r for r in env["pip"] if unlockable(r)))
+
+
+_UNLOCKABLE = re.compile(r"^(-e\s|--editable[\s=]|-r\s|--requirement[\s=]|\.|/|~|file:)|(git|hg|svn|bzr)\+|"
+                         r"^[A-Za-z]:[\\/]|\s@\s*(https?|file)://")
+
+
+def unlockable(line: str) -> bool:
+    """A pip line no hash can pin: an editable, a local path, a VCS or URL reference, a nested requirements file.
+    pip installs these after the locked environment (the lock names them); uv cannot lock them by hash."""
+    return bool(_UNLOCKABLE.search(line.strip()))
 
 
 def _newest_python(matrix: Matrix, env: EnvFile, plat: str) -> str | None:

@@ -35,6 +35,7 @@ class PipPart:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
+    unlocked: tuple[str, ...] = ()  # lines no hash can pin (editables, local paths, VCS): installed after the lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +72,13 @@ class LockSpec:
         return any(p.pip for p in self.platforms)
 
 
-_UNSET_OMITTED = ("exclude_newer",)  # fields added later: left out when unset, so older locks keep their hash
+_UNSET_OMITTED = ("exclude_newer", "unlocked")  # fields added later: left out when unset (older locks keep their hash)
 
 
 def plain(value: object) -> object:
     if dataclasses.is_dataclass(value):
         return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not (f.name in _UNSET_OMITTED and getattr(value, f.name) is None)}
+                if not (f.name in _UNSET_OMITTED and getattr(value, f.name) in (None, ()))}
     if isinstance(value, (tuple, list)):
         return [plain(v) for v in value]
     return value
