@@ -63,8 +63,10 @@ def variant_of_file(matrix: Matrix, request: LockRequest, env: EnvFile, label: s
         request = _first_family(matrix, request, families, spec, installer, label, resolves)
         notes.append(f"{label}: {spec} -> torch {request.torch}, the newest release it allows with that build"
                      + (f" ({request.channel})" if request.channel else ""))
-    elif request.channel is None and families[0] is not None:
-        request = dataclasses.replace(request, channel=families[0])
+    else:
+        if request.channel is None and families[0] is not None:
+            request = dataclasses.replace(request, channel=families[0])
+        notes.append(f"--torch {request.torch} replaces the file's {spec}")
     else:
         notes.append(f"--torch {request.torch} replaces the file's {spec}")
     # the file's companions stay as written unless --with names them; the matrix adds none the file did not ask for
