@@ -67,8 +67,6 @@ def variant_of_file(matrix: Matrix, request: LockRequest, env: EnvFile, label: s
         if request.channel is None and families[0] is not None:
             request = dataclasses.replace(request, channel=families[0])
         notes.append(f"--torch {request.torch} replaces the file's {spec}")
-    else:
-        notes.append(f"--torch {request.torch} replaces the file's {spec}")
     # the file's companions stay as written unless --with names them; the matrix adds none the file did not ask for
     taken = tuple(c.strip() for c in request.with_.split(",")) if request.with_ else ()
     if request.with_ is None:
