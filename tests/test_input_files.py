@@ -333,3 +333,24 @@ def test_huge_files_are_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     path = _write(tmp_path, {name: "# filler\n" * 200})
     with pytest.raises(BadInput, match="larger than"):
         read_inputs(path)
+
+
+@pytest.mark.parametrize("name,text,kind", [
+    ("env.txt", "name: paper\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.9\n", "environment"),
+    ("environment", "dependencies:\n  - python=3.9\n", "environment"),
+    ("conda_env.lock", "channels: [pytorch]\ndependencies: [pytorch=1.8.1]\n", "environment"),
+    ("requirements.txt", "numpy\n# dependencies: not a key in a comment\n", "requirements"),
+])
+def test_kind_is_sniffed_when_the_name_does_not_say(tmp_path: Path, name: str, text: str, kind: str) -> None:
+    """`conda env export > env.txt` is an environment file whatever its name; a requirements file stays one."""
+    path = tmp_path / name
+    path.write_text(text)
+    assert kind_of(path) == kind
+
+
+def test_unknown_file_without_environment_keys_names_the_formats(tmp_path: Path) -> None:
+    path = tmp_path / "setup.py"
+    path.write_text("from setuptools import setup\nsetup()\n")
+    with pytest.raises(BadInput, match="not a file --from reads") as exc:
+        kind_of(path)
+    assert "pyproject.toml" in (exc.value.hint or "")

@@ -47,8 +47,9 @@ def test_a_mirror_in_condarc_needs_no_flag_and_keeps_canonical_urls(capsys, cond
 
 
 def test_without_condarc_the_same_request_goes_to_the_real_hosts(capsys, condarc, tmp_path, monkeypatch):
-    """The contrast: with no mirror configured anywhere, the real host is asked (and cannot be reached here)."""
-    srv, path = condarc
+    """The contrast: no .condarc written, so the channel's canonical host is what gets asked (mapped by
+    ENVGEN_MIRRORS to a dead loopback port, so nothing leaves the machine)."""
+    del condarc  # only its clean HOME/CONDARC environment is wanted here
     monkeypatch.setenv("ENVGEN_MIRRORS", "https://conda.anaconda.org=http://127.0.0.1:9/dead")
     env = tmp_path / "environment.yml"
     env.write_text("channels: [pytorch]\n" + ENV)

@@ -13,6 +13,7 @@ formats that have none, so a selection is never silently ignored.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from envgen.compile.envfile import EnvFile, read_environment_yml
@@ -21,8 +22,15 @@ from envgen.compile.pyproject import read_pyproject
 from envgen.compile.requirements import read_requirements
 from envgen.compile.tomlfile import read_toml
 from envgen.errors import BadInput
+from envgen.fileio import read_text
 
 KINDS = "environment.yml, requirements*.txt / *.in, pyproject.toml, pixi.toml"
+# a top-level `dependencies:` key: `conda env export > env.txt` writes an environment file under any name
+_ENV_KEY = re.compile(r"^(?:dependencies|channels)[ \t]*:", re.MULTILINE)
+
+
+def _looks_like_environment(path: Path) -> bool:
+    return bool(_ENV_KEY.search(read_text(path, hint="check the path given to --from")))
 
 
 def kind_of(path: Path) -> str:
@@ -31,12 +39,14 @@ def kind_of(path: Path) -> str:
     if name.endswith((".yml", ".yaml")):
         return "environment"
     if name.endswith((".txt", ".in")):
-        return "requirements"
+        return "environment" if _looks_like_environment(path) else "requirements"
     if name == "pixi.toml":
         return "pixi"
     if name == "pyproject.toml":
         tool = read_toml(path, hint="fix the TOML").get("tool")
         return "pixi" if isinstance(tool, dict) and "pixi" in tool else "pyproject"
+    if _looks_like_environment(path):
+        return "environment"
     raise BadInput(f"{path}: not a file --from reads", hint=f"--from reads {KINDS}")
 
 
