@@ -35,16 +35,23 @@ def test_unknown_gpus_mean_cpu_with_the_reason(matrix):
                          ids=["linux-470", "linux-535", "win-551"])
 @pytest.mark.parametrize("installer", ["conda", "pip"])
 def test_newest_cuda_the_driver_runs(matrix, driver, os_name, platform, installer):
+    from envgen.matrix.compat import Machine, gpu, judge_build
+
     facts = Facts(platform=platform, os=os_name, gpus=(Gpu("NVIDIA GeForce RTX 3090"),), driver_version=driver)
     choice = choose(matrix, facts, installer=installer)
-    assert choice.accel.kind == "cuda"
-    assert matrix.driver_floor(choice.accel.version, os_name) <= Version(driver)
-    # no build of the chosen torch for this platform and installer has a newer CUDA the driver also runs
+    assert choice.accel.kind == "cuda" and choice.runs in ("full", "minor")
+    full, compat = matrix.driver_floor(choice.accel.version, os_name), matrix.minor_compat[choice.accel.version.major]
+    assert full <= Version(driver) if choice.runs == "full" else (
+        (compat.driver_windows if os_name == "windows" else compat.driver_linux) <= Version(driver) < full)
+    # no build of the chosen torch for this platform and installer has a newer CUDA that also runs here
+    machine = Machine(os_name, Version(driver), None, (gpu(matrix, "NVIDIA GeForce RTX 3090"),))
+    rel = matrix.release(choice.torch)
     newer = [b.accel for b in matrix.builds(torch=choice.torch, platform=platform, installer=installer)
              if b.accel.kind == "cuda" and b.accel.version > choice.accel.version
-             and matrix.driver_floor(b.accel.version, os_name) <= Version(driver)]
+             and judge_build(matrix, machine, rel, b.accel).ok]
     assert newer == []
     assert any(str(choice.torch) in r for r in choice.reasons)
+    assert (choice.warnings != ()) == (choice.runs == "minor")
 
 
 def test_pinned_torch_keeps_the_torch(matrix):
@@ -76,20 +83,20 @@ def _release_without(matrix, cc: str) -> Version:
     raise AssertionError("the matrix has no such release")
 
 
-def test_pinned_torch_without_the_arch_falls_back_to_cpu_and_names_a_torch(matrix):
+def test_pinned_torch_without_the_arch_runs_nothing_and_names_a_torch(matrix):
     facts = Facts(**LINUX, gpus=(Gpu("Tesla K80"),), driver_version="999.99")  # the driver is never the limit
     torch = _release_without(matrix, "3.7")
     choice = choose(matrix, facts, torch=torch, installer="pip")
-    assert choice.accel.kind == "cpu"
+    assert choice.runs == "none"  # never the CPU build on a GPU machine unasked
     assert "dropped kernels for Tesla K80 (sm_37)" in " ".join(choice.reasons)
-    assert "--torch" in choice.reasons[-1]
+    assert any("--torch" in a for a in choice.alternatives)
 
 
 @pytest.mark.parametrize("env, expect", [
     ({"ENVGEN_CUDA": "11.8"}, "cu118"),
-    ({"ENVGEN_CUDA": "cu121"}, "cu121"),
+    ({"ENVGEN_CUDA": "cu124"}, "cu124"),
     ({"ENVGEN_CUDA": "none"}, "cpu"),
-    ({"CONDA_OVERRIDE_CUDA": "12.1"}, "cu121"),
+    ({"CONDA_OVERRIDE_CUDA": "12.4"}, "cu124"),
     ({"CONDA_OVERRIDE_CUDA": ""}, "cpu"),
     ({"ENVGEN_CUDA": "11.8", "CONDA_OVERRIDE_CUDA": "12.4"}, "cu118"),
 ], ids=["envgen", "envgen-tag", "envgen-none", "conda", "conda-empty", "envgen-wins"])
@@ -207,8 +214,10 @@ def test_detect_json(capsys, monkeypatch):
     assert code == 0 and data["machine"]["overrides"] == {"ENVGEN_CUDA": "12.1"}
     by = {v["installer"]: v for v in data["variants"]}
     assert set(by) == {"conda", "pip"}
-    assert by["pip"]["variant"] == "cu121" and "whl/cu121" in by["pip"]["command"]
-    assert by["conda"]["torch"] == "2.5.1" and by["conda"]["reasons"][0].startswith("ENVGEN_CUDA=12.1")
+    # a driver that runs CUDA 12.1 runs torch 2.5.1's cu124 build through minor-version compatibility, said
+    assert by["pip"]["variant"] == "cu124" and "whl/cu124" in by["pip"]["command"] and by["pip"]["runs"] == "minor"
+    assert "minor-version compatibility" in by["pip"]["warnings"][0]
+    assert by["conda"]["torch"] == "2.5.1" and "ENVGEN_CUDA=12.1" in by["conda"]["reasons"][0]
 
 
 def test_detect_text_and_bad_input(capsys, monkeypatch):
@@ -222,13 +231,12 @@ def test_detect_text_and_bad_input(capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("platform,floor", [("linux-64", "525.60.13"), ("win-64", "527.41")])
-def test_minor_version_compatibility_is_offered_not_chosen(matrix, platform, floor):
-    """A 12.1 driver gets a build within its full floor, plus the newer torch it could run through minor-version
-    compatibility, named with the floor for that OS."""
+def test_minor_version_compatibility_is_chosen_with_its_cost(matrix, platform, floor):
+    """A driver that runs CUDA 12.1 gets the newest torch: its CUDA 12.x build runs through minor-version
+    compatibility, and the warning names the floor for that OS and what it costs."""
     from envgen.doctor.detect import choose
 
     facts = Facts(**{**LINUX, "platform": platform}, env={"ENVGEN_CUDA": "12.1"})
     choice = choose(matrix, facts, platform=platform, installer="pip")
-    assert choice.accel.kind == "cuda" and choice.accel.version <= Version("12.1")
-    alt = next(r for r in choice.reasons if "minor-version compatibility" in r)
-    assert f"driver >= {floor}" in alt and "--torch " in alt
+    assert choice.accel.kind == "cuda" and choice.accel.version.major == 12 and choice.runs == "minor"
+    assert f"driver >= {floor}" in choice.warnings[0] and "PTX JIT" in choice.warnings[0]

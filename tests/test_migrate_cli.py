@@ -20,6 +20,9 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("ENVGEN_CACHE_DIR", str(_shared_cache(tmp_path_factory)))
     monkeypatch.delenv("ENVGEN_MATRIX_DIR", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("ENVGEN_DRIVER", "999.99")  # the machine's driver, given: no test depends on the host's GPU
+    monkeypatch.setenv("ENVGEN_GPU", "6.1")
+    monkeypatch.delenv("ENVGEN_CUDA", raising=False)
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

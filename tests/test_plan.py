@@ -187,7 +187,8 @@ def test_verify_step_per_variant():
     assert cpu.argv[-2:] == ("2.5.1", "None")
     cuda = planner.verify_step(pip_target(accel="cu124"))
     assert cuda.argv[-2:] == ("2.5.1", "12.4") and cuda.argv[:2] == ("python", "-c")
-    assert not set(cuda.argv[2]) & set("\"%!^'")  # carried unchanged by bash, PowerShell and cmd
+    assert not set(cuda.argv[2]) & set("\"%!^")  # carried unchanged by cmd (bash and PowerShell: a here-document)
+    assert cuda.argv[2] == "; ".join(planner.VERIFY_LINES)
 
 
 def test_plan_is_pure_and_stable(mdata):

@@ -55,6 +55,10 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("ENVGEN_CACHE_DIR", str(_shared_cache(tmp_path_factory)))
     monkeypatch.delenv("ENVGEN_MATRIX_DIR", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
+    # the machine the driver check compares with: given, so the outcome never depends on the GPU of the test host
+    monkeypatch.setenv("ENVGEN_DRIVER", "999.99")
+    monkeypatch.setenv("ENVGEN_GPU", "6.1")
+    monkeypatch.delenv("ENVGEN_CUDA", raising=False)
 
 
 _CACHE: list[Path] = []
@@ -140,7 +144,7 @@ def test_bash_runs_the_steps_in_order(tmp_path, inputs, flags):
     assert proc.stdout.rstrip().endswith("envgen: migration finished")
     result = plan_for(tmp_path, inputs, flags)
     assert [s.kind for s in result.steps] == EXPECTED_KINDS[next(s[0] for s in SCENARIOS if s[1] == inputs)]
-    expected = [list(s.argv) for s in result.steps]
+    expected = [[s.argv[0], "-", *s.argv[3:]] if s.kind == "verify" else list(s.argv) for s in result.steps]
     setup = 2 if calls[:1] == [["conda", "shell.bash", "hook"]] else 0
     if setup:
         assert calls[1][:2] == ["conda", "activate"]  # the env is activated before anything else
@@ -158,7 +162,7 @@ def test_bash_stops_at_the_first_failure(tmp_path, fail):
     proc, calls = run_bash(text, tmp_path, fail=fail)
     assert proc.returncode == 7
     assert fail in calls[-1]  # the failing call is the last one made
-    assert not any(c[:2] == ["python", "-c"] for c in calls)  # verify never ran
+    assert not any(c[:2] == ["python", "-"] for c in calls)  # verify never ran
     assert "migration finished" not in proc.stdout
 
 
@@ -224,7 +228,8 @@ def check_inert(text: str, sh: str) -> None:
     fixed = set(shell.prologue(sh)) | {"#!/usr/bin/env bash", "@echo off", "", 'eval "$(conda shell.bash hook)"',
                                        "(& conda 'shell.powershell' 'hook') | Out-String | Invoke-Expression"}
     newline = shell.NEWLINE[sh]
-    for line in text.split(newline)[:-1]:
+    lines = _without_verify_program(text.split(newline)[:-1], sh)
+    for line in lines:
         if line in fixed or line.startswith("rem " if sh == "cmd" else "#") or line == "rem":
             assert "\n" not in line and "\r" not in line
             continue
@@ -242,6 +247,32 @@ def check_inert(text: str, sh: str) -> None:
     if sh == "bash":
         proc = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr
+
+
+def _without_verify_program(lines: list[str], sh: str) -> list[str]:
+    """The lines with the verify here-document (bash, PowerShell) replaced by the command that reads it; its body
+    must be exactly the program envgen ships, so nothing else can hide inside."""
+    opener = {"bash": lambda s: s.endswith(f" <<'{scripts.HEREDOC}'"), "powershell": lambda s: s == "@'"}.get(sh)
+    if opener is None:
+        return lines
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        if opener(line):
+            body = lines[i + 1: i + 1 + len(planner.VERIFY_LINES)]
+            assert tuple(body) == planner.VERIFY_LINES
+            closing = lines[i + 1 + len(planner.VERIFY_LINES)]
+            if sh == "bash":
+                assert closing == scripts.HEREDOC
+                out.append(line[: -len(f" <<'{scripts.HEREDOC}'")])
+            else:
+                assert closing.startswith("'@ | ")
+                out.append(closing[len("'@ | "):])
+            i += len(planner.VERIFY_LINES) + 2
+            continue
+        out.append(line)
+        i += 1
+    return out
 
 
 def _wrap(sh: str, words: str) -> str:

@@ -102,19 +102,44 @@ def markup(text: str) -> str:
     return escape(clean(text))
 
 
-def auto_detect() -> AutoDetect:
-    """`--cuda auto` for this machine: probe it once (NVML, platform; not torch), then let `detect` choose
-    per platform and installer. Handed to `envgen.compile.selection.build_requests`."""
+def open_installer(installer: str | None, channel: str | None) -> bool:
+    """Whether the user left the installer to envgen (no --installer, or both; no --channel)."""
+    return installer in (None, "both", "all") and channel is None
+
+
+def auto_detect(open_installer: bool = False) -> AutoDetect:
+    """`--cuda auto` for this machine: probe it once (NVML, platform; not torch; the ENVGEN_GPU / ENVGEN_DRIVER /
+    ENVGEN_CUDA overrides), then let `detect` choose per platform and installer. Where no CUDA build runs on a GPU
+    machine it raises `NothingRuns` (exit 1, with the choices), never the CPU build unasked. With `open_installer`
+    (the user left the installer to envgen) an installer where nothing runs is skipped when the other one has a
+    build that runs (selection asks conda, then pip). Handed to `envgen.compile.selection.build_requests`."""
     facts: Facts | None = None
+    stuck: dict[str, Choice] = {}
 
     def detect(matrix: Matrix, torch: Version | None, platform: str, installer: str) -> Choice:
         nonlocal facts
-        from envgen.doctor.detect import choose
+        from dataclasses import replace
+
+        from envgen.doctor.detect import NothingRuns, choose
         from envgen.doctor.probe import probe
 
         if facts is None:
             facts = probe(include_torch=False)
-        return choose(matrix, facts, torch=torch, platform=platform, installer=installer)
+        choice = choose(matrix, facts, torch=torch, platform=platform, installer=installer)
+        earlier = stuck.pop(platform, None)
+        if choice.runs == "none" or (earlier is not None and choice.torch is None):
+            if open_installer and installer == "conda":
+                stuck[platform] = choice
+                return replace(choice, torch=None)  # selection skips it; pip answers, or raises below
+            what = f"torch {torch}" if torch else "any torch"
+            ways = (*(earlier.alternatives if earlier else ()), *choice.alternatives, "--cpu for the CPU build")
+            raise NothingRuns(f"--cuda auto: no CUDA build of {what} runs on this machine ({platform}, "
+                              f"{'conda or pip' if earlier else installer}): " + "; ".join(choice.reasons),
+                              alternatives=tuple(dict.fromkeys(ways)))
+        extra = [f"warning: {w}" for w in choice.warnings]
+        if earlier is not None:
+            extra.append(f"conda has no CUDA build of {earlier.torch} that runs here, so pip: " + earlier.reasons[-2])
+        return replace(choice, reasons=(*choice.reasons, *extra)) if extra else choice
 
     return detect
 

@@ -11,6 +11,7 @@ from envgen.errors import BadInput
 
 if TYPE_CHECKING:
     from envgen.build.plan import BuildPlan, BuildRequest
+    from envgen.models import Accel
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +48,8 @@ def build_env(
     from envgen.build.plan import describe, plan
     from envgen.matrix.build import load_build
 
-    request = _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, cuda_home, build_type)
+    request = _request(torch, ref, cuda, cpu, platform, python, shell, arch, vs, ccache, cuda_home, build_type,
+                       matrix_dir)
     build_plan = plan(load_build(matrix_dir), request)
     if check:
         from envgen.models import host_platform
@@ -70,7 +72,7 @@ def build_env(
 
 def _request(torch: str | None, ref: str | None, cuda: str | None, cpu: bool, platform: str | None,
              python: str | None, shell: str | None, arch: str | None, vs: str | None, ccache: bool,
-             cuda_home: str | None, build_type: str) -> BuildRequest:
+             cuda_home: str | None, build_type: str, matrix_dir: str | None = None) -> BuildRequest:
     from envgen.build.plan import BuildRequest
     from envgen.models import Accel, PyVer, check_platform, host_platform, parse_version
     from envgen.shell import check_shell, default_shell
@@ -83,15 +85,35 @@ def _request(torch: str | None, ref: str | None, cuda: str | None, cpu: bool, pl
         raise BadInput(f"unknown build type {build_type!r}", hint="use release or debug")
     plat = check_platform(platform or host_platform())
     gpus: tuple[str, ...] = ()
-    if cuda and arch in (None, "auto") and plat == host_platform():
-        from envgen.doctor.probe_gpu import probe_gpus
-
-        gpus = tuple(sorted({g.compute_capability for g in probe_gpus().gpus or () if g.compute_capability}))
+    if cuda and plat == host_platform():
+        gpus = _this_machine(Accel.parse(cuda), plat, matrix_dir)
+    if arch not in (None, "auto"):
+        gpus = ()
     return BuildRequest(torch=parse_version(torch, "torch version") if torch else None, ref=ref,
                         accel=Accel.parse(cuda) if cuda else Accel("cpu"), platform=plat,
                         python=PyVer.parse(python) if python else None,
                         shell=check_shell(shell or default_shell(plat)), arch=arch, gpus=gpus, vs=vs, ccache=ccache,
                         cuda_home=cuda_home, build_type=build_type)
+
+
+def _this_machine(accel: Accel, platform: str, matrix_dir: str | None) -> tuple[str, ...]:
+    """This machine's GPUs' compute capabilities (by name where NVML or nvidia-smi gives none; ENVGEN_GPU replaces
+    them), and a note on stderr whether its driver runs the CUDA the build uses (`envgen.matrix.compat`)."""
+    from envgen.doctor.detect import machine
+    from envgen.doctor.probe import probe
+    from envgen.matrix import load_matrix
+    from envgen.matrix.compat import judge
+    from envgen.models import os_of
+
+    matrix = load_matrix(matrix_dir)
+    m, _why = machine(matrix, probe(include_torch=False, matrix_dir=matrix.directory), os_of(platform))
+    if m is None or not m.gpus:
+        return ()
+    verdict = judge(matrix, m, accel)
+    how = {"full": "runs it fully", "minor": "runs it only through CUDA minor-version compatibility"}.get(
+        verdict.runs, "does not run it: the torch you build could not use the GPU here")
+    note(f"note: this machine ({m.describe()}) {how}: {verdict.reasons[0]}")
+    return tuple(sorted({f"{g.cc.major}.{g.cc.minor}" for g in m.gpus if g.cc is not None}))
 
 
 def _write(build_plan: BuildPlan, output: str, quiet: bool) -> None:

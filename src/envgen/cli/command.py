@@ -30,9 +30,10 @@ def command(
     from envgen.compile.selection import build_requests
 
     matrix = common.load(matrix_dir)
+    detect = common.auto_detect(open_installer=common.open_installer(installer, channel))
     requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, xpu=xpu, python=python,
                               platforms=[platform] if platform else None, installer=installer, channel=channel,
-                              with_=with_, detect=common.auto_detect())
+                              with_=with_, detect=detect)
     commands = [install_command(s) for r in requests for s in resolve(matrix, r)]
     if json_out:
         common.print_json([c.to_json() for c in commands])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ import typer
 from envgen.cli import _common as common
 
 if TYPE_CHECKING:
-    from envgen.doctor.detect import Choice
+    from envgen.doctor.detect import Choice, Detection
     from envgen.doctor.facts import Facts
     from envgen.doctor.findings import Finding
     from envgen.matrix import Matrix
@@ -108,64 +109,122 @@ def _short(value: Any) -> str:
 
 def detect(
     torch: str | None = typer.Option(None, "--torch", metavar="V",
-                                        help="torch version (default: the newest that fits)"),
+                                        help="torch version (default: the newest that runs)"),
     platform: str | None = typer.Option(None, "--platform", metavar="SUBDIR",
-                                           help="conda subdir (default: this machine)"),
+                                           help="conda subdir (default: this machine, or the report's)"),
+    from_: list[str] | None = typer.Option(None, "--from", metavar="FILE",
+                                              help="a pasted nvidia-smi (table or --query-gpu csv) or collect_env "
+                                                   "instead of probing (repeatable; - reads stdin)"),
+    allow_cpu: bool = typer.Option(False, "--allow-cpu",
+                                   help="on a GPU machine where no CUDA build runs, name the CPU build (exit 0) "
+                                        "instead of exiting 1 with the choices"),
     json_out: bool = common.JSON_OPTION,
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.doctor.detect import choose
-    from envgen.doctor.facts import to_json
-    from envgen.doctor.probe import probe
-    from envgen.models import check_platform, parse_version
+    """Overrides for another machine: ENVGEN_GPU, ENVGEN_DRIVER, ENVGEN_CUDA (see envgen.doctor.detect)."""
+    from envgen.doctor import detect as detector
+    from envgen.errors import BadInput, Refusal
+    from envgen.models import check_platform, host_platform, parse_version
 
     matrix = common.load(matrix_dir)
     torch_v = parse_version(torch, "torch version") if torch else None
     if torch_v is not None and matrix.release(torch_v) is None:
-        from envgen.errors import BadInput
-
         raise BadInput(f"the matrix has no torch {torch}", hint="see `envgen matrix` for the known releases")
-    facts = probe(include_torch=False, matrix_dir=matrix.directory)
-    plat = check_platform(platform) if platform else facts.platform
-    variants = []
-    for installer in ("conda", "pip"):
-        if not matrix.builds(torch=torch_v, platform=plat, installer=installer):
-            continue
-        choice = choose(matrix, facts, torch=torch_v, platform=plat, installer=installer)
-        variants.append(_variant(matrix, facts, choice, plat))
-    if not variants:
-        from envgen.errors import Refusal
-
+    facts = _detect_facts(from_, matrix.directory)
+    plat = check_platform(platform) if platform else facts.platform or _platform_of(facts) or host_platform()
+    found = detector.detect(matrix, facts, torch=torch_v, platform=plat, allow_cpu=allow_cpu)
+    if not found.choices:
         raise Refusal(f"the matrix has no {'torch ' + torch if torch else 'torch'} build for {plat}",
                       hint="try another --torch or --platform")
-    machine = {k: v for k, v in to_json(facts).items() if k in ("platform", "os", "driver_version", "driver_cuda",
-                                                                 "gpus", "unknown")}
-    machine["overrides"] = {k: v for k, v in (facts.env or {}).items() if k in ("ENVGEN_CUDA", "CONDA_OVERRIDE_CUDA")}
+    _present_detection(matrix, facts, found, from_, json_out)
+    if found.nothing_runs:
+        raise detector.NothingRuns(f"no CUDA build of {'torch ' + torch if torch else 'any torch'} runs on this "
+                                   f"machine ({found.judged_as})",
+                                   alternatives=(*found.ways_out(), "--allow-cpu for the CPU build"))
+
+
+def _detect_facts(from_: list[str] | None, matrix_dir: str) -> Facts:
+    """The facts detect judges: pasted reports or the probe, with the overrides of this process's environment."""
+    import os
+
+    from envgen.doctor.detect import OVERRIDES
+    from envgen.doctor.probe import probe
+
+    facts = _detect_reports(from_) if from_ else probe(include_torch=False, matrix_dir=matrix_dir)
+    env = {k: os.environ[k] for k in OVERRIDES if k in os.environ}
+    return dataclasses.replace(facts, env={**(facts.env or {}), **env})
+
+
+def _present_detection(matrix: Matrix, facts: Facts, found: Detection, from_: list[str] | None,
+                       json_out: bool) -> None:
+    from envgen.doctor.detect import overrides_in_force
+    from envgen.doctor.facts import to_json
+
+    variants = [_variant(matrix, facts, c, found.platform) for c in found.choices]
+    keep = ("platform", "os", "driver_version", "driver_cuda", "gpus", "unknown")
+    machine_json = {k: v for k, v in to_json(facts).items() if k in keep}
+    machine_json["overrides"] = overrides_in_force(facts)
+    machine_json["judged_as"] = found.judged_as
+    machine_json["sources"] = list(from_ or ["probe"])
     if json_out:
-        common.print_json({"machine": machine, "platform": plat, "variants": variants})
-        return
-    _print_detect(machine, plat, variants)
+        common.print_json({"machine": machine_json, "platform": found.platform, "variants": variants,
+                           "differ": found.differ})
+    else:
+        _print_detect(machine_json, found.platform, variants, found.differ)
+
+
+def _detect_reports(paths: list[str]) -> Facts:
+    """Pasted reports merged, the GPUs taken from the report that says most about them (an nvidia-smi table
+    truncates names; its --query-gpu csv has the compute capability)."""
+    from envgen.doctor.facts import merge
+
+    parts = [_reports([p]) for p in paths]
+    merged = merge(*parts)
+    rich = [p.gpus for p in parts if p.gpus]
+    if not rich:
+        return merged
+    best = max(rich, key=lambda gs: (sum(g.compute_capability is not None for g in gs),
+                                     sum("..." not in g.name for g in gs)))
+    return dataclasses.replace(merged, gpus=best)
+
+
+def _platform_of(facts: Facts) -> str | None:
+    from envgen.doctor.fixes import DEFAULT_SUBDIR
+
+    return DEFAULT_SUBDIR.get(facts.os or "")
 
 
 def _variant(matrix: Matrix, facts: Facts, choice: Choice, platform: str | None) -> dict[str, Any]:
     from envgen.doctor.fixes import install
 
-    target = type(facts)(platform=platform, os=None)
-    command = install(matrix, target, torch=choice.torch, accel=choice.accel, installer=choice.installer)
+    command: tuple[str, ...] = ()
+    if choice.runs != "none":
+        target = type(facts)(platform=platform, os=None)
+        command = install(matrix, target, torch=choice.torch, accel=choice.accel, installer=choice.installer)
     return {"installer": choice.installer, "torch": str(choice.torch) if choice.torch else None,
-            "variant": choice.accel.tag, "reasons": list(choice.reasons), "command": command[0] if command else None}
+            "variant": choice.accel.tag if choice.runs != "none" else None, "runs": choice.runs,
+            "reasons": list(choice.reasons), "warnings": list(choice.warnings),
+            "alternatives": list(choice.alternatives), "command": command[0] if command else None}
 
 
-def _print_detect(machine: dict[str, Any], platform: str | None, variants: list[dict[str, Any]]) -> None:
-    gpus = ", ".join(g["name"] + (f" (compute capability {g['compute_capability']})"
-                                  if g.get("compute_capability") else "") for g in machine.get("gpus") or [])
-    driver = machine.get("driver_version")
-    common.note(f"# {platform}; " + (f"NVIDIA driver {driver}" + (f" (CUDA {machine['driver_cuda']})"
-                                                                     if machine.get("driver_cuda") else "")
-                                      if driver else "no NVIDIA driver") + (f"; {gpus}" if gpus else ""))
+def _print_detect(machine: dict[str, Any], platform: str | None, variants: list[dict[str, Any]],
+                  differ: str | None) -> None:
+    common.note(f"# {platform}; {machine['judged_as']}")
+    if machine["overrides"]:
+        common.note("# overrides in force: " + ", ".join(f"{k}={v}" for k, v in machine["overrides"].items()))
+    if machine["sources"] != ["probe"]:
+        common.note("# facts from: " + ", ".join(machine["sources"]))
     for v in variants:
-        typer.echo(f"{v['installer']}: torch {v['torch']} {v['variant']}")
+        head = f"torch {v['torch']} {v['variant']}" if v["variant"] else f"no CUDA build of torch {v['torch']} runs"
+        how = {"minor": " (through CUDA minor-version compatibility)", "cpu": ""}.get(v["runs"], "")
+        typer.echo(common.clean(f"{v['installer']}: {head}{how}"))
         for reason in v["reasons"]:
-            typer.echo(f"  - {reason}")
+            typer.echo(common.clean(f"  - {reason}"))
+        for warning in v["warnings"]:
+            typer.echo(common.clean(f"  ! {warning}"))
+        for way in v["alternatives"]:
+            typer.echo(common.clean(f"  choice: {way}"))
         if v["command"]:
             typer.echo(f"  {v['command']}")
+    if differ:
+        typer.echo(common.clean(f"note: {differ}"))

@@ -45,7 +45,7 @@ def env(
     matrix = common.load(matrix_dir)
     requests = build_requests(matrix, torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, xpu=xpu, python=python,
                               platforms=platform, installer=installer, channel=channel, with_=with_,
-                              detect=common.auto_detect())
+                              detect=common.auto_detect(open_installer=common.open_installer(installer, channel)))
     stacks = [s for r in requests for s in resolve(matrix, r)]
     regen = _regenerate(requests, stacks, installer, channel, with_, name, out, python)
     manifests = render_environment_yml(stacks, regen, name) + render_requirements(stacks, regen)

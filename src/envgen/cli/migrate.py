@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from pathlib import Path
@@ -12,7 +13,10 @@ import typer
 from envgen.cli import _common as common
 
 if TYPE_CHECKING:
+    from envgen.matrix import Matrix
     from envgen.matrix.migrate import MigrateData
+    from envgen.migrate.beside import Beside
+    from envgen.migrate.driver import DriverCheck
     from envgen.migrate.packages import Snapshot
     from envgen.migrate.plan import EnvRef, Plan, Target
 
@@ -45,13 +49,21 @@ def migrate(
     name: str | None = typer.Option(None, "--name", "-n", help="conda env to activate and change"),
     prefix: str | None = typer.Option(None, "--prefix", "-p", help="conda env prefix to activate and change"),
     out: str | None = typer.Option(None, "-o", "--output", help="write the script to FILE ('-': stdout)"),
+    new_env: str | None = typer.Option(None, "--new-env", metavar="NAME",
+                                          help="build the (conda) target in a new conda env NAME; the old env "
+                                               "stays untouched"),
+    new_venv: str | None = typer.Option(None, "--new-venv", metavar="DIR",
+                                           help="build the (pip) target in a new venv DIR; the old env stays "
+                                                "untouched"),
+    force: bool = typer.Option(False, "--force", help="write the script even when the target does not run on "
+                                                      "this machine's driver or GPU"),
     json_out: bool = common.JSON_OPTION,
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
+    """The machine's driver is probed, or given by ENVGEN_DRIVER / ENVGEN_GPU / ENVGEN_CUDA."""
     from envgen import shell
     from envgen.errors import BadInput
     from envgen.matrix.migrate import load_migrate_data
-    from envgen.migrate import plan as planner
     from envgen.migrate import scripts
 
     data = load_migrate_data(matrix_dir)
@@ -64,14 +76,99 @@ def migrate(
                      installer=installer, channel=channel)
     env = _env(name, prefix, snap)
     sh = shell.check_shell(shell_name) if shell_name else shell.default_shell(plat)
-    result = planner.plan(snap, target, data, env)
+    result = _plan(snap, target, data, env, _beside(new_env, new_venv), python)
+    matrix = common.load(matrix_dir)
+    check = _driver(matrix, target, result.pending, force)
+    if (note := _floor(matrix, target)) is not None:
+        result = dataclasses.replace(result, notes=(note,))
     regen = _regenerate(from_ or [], current, fmt, to, torch, cuda, rocm, cpu, python, plat, installer, channel,
-                        sh, name, prefix, out)
+                        sh, name, prefix, out) + _regenerate_more(new_env, new_venv, force)
     text = scripts.render(result, sh, regenerate=regen, input_hash=snap.digest)  # refuses unsafe values
     text = _no_url_secrets(text)
-    _present(result, text, sh, out, json_out, snap)
+    if check is not None and not json_out:
+        common.note(f"driver: {check.message}")
+        for reason in check.reasons:
+            common.note(f"  - {reason}")
+    _present(result, text, sh, out, json_out, snap, check)
     if result.pending:
         raise typer.Exit(1)
+
+
+def _plan(snap: Snapshot, target: Target, data: MigrateData, env: EnvRef, beside: Beside | None,
+          python: str | None) -> Plan:
+    """The steps: in place, or (--new-env / --new-venv) beside the old environment, which stays untouched."""
+    from envgen.migrate import plan as planner
+
+    if beside is None:
+        return planner.plan(snap, target, data, env)
+    from envgen.migrate.beside import plan_beside
+    from envgen.migrate.targets import snapshot_python
+
+    return plan_beside(snap, target, data, beside, python or target.python or snapshot_python(snap))
+
+
+def _beside(new_env: str | None, new_venv: str | None) -> Beside | None:
+    from envgen.errors import BadInput
+    from envgen.migrate.beside import Beside
+
+    if new_env and new_venv:
+        raise BadInput("give --new-env or --new-venv, not both",
+                       hint="--new-env NAME for conda, --new-venv DIR for pip")
+    if new_env is not None:
+        if not _ENV_NAME.match(new_env):
+            raise BadInput(f"invalid conda env name {new_env!r}", hint="env names use letters, digits, _ . -")
+        return Beside("conda", new_env)
+    if new_venv is not None:
+        if not new_venv.strip():
+            raise BadInput("--new-venv needs a folder", hint="e.g. --new-venv .venv-cu124")
+        return Beside("venv", new_venv)
+    return None
+
+
+def _floor(matrix: Matrix, target: Target) -> str | None:
+    from envgen.migrate.driver import floor_note
+
+    return floor_note(matrix, target)
+
+
+def _driver(matrix: Matrix, target: Target, pending: bool, force: bool) -> DriverCheck | None:
+    """The target against this machine's driver and GPUs (probed; ENVGEN_DRIVER / ENVGEN_GPU / ENVGEN_CUDA give
+    another machine's); refuses a target that does not run here unless `force`."""
+    if not pending or target.accel is None or target.accel.kind != "cuda":
+        return None
+    from envgen.doctor.detect import choose, machine, overrides_in_force
+    from envgen.doctor.probe import probe
+    from envgen.errors import Refusal
+    from envgen.migrate.driver import check
+    from envgen.models import os_of
+
+    facts = probe(include_torch=False, matrix_dir=matrix.directory)
+    if not overrides_in_force(facts) and facts.platform and facts.platform != target.platform:
+        m, why = None, f"the script is for {target.platform} and this machine is {facts.platform}"
+    else:
+        m, why = machine(matrix, facts, os_of(target.platform))
+    result = check(matrix, target, m, why)
+    if result.status != "refused" or force:
+        return result
+    ways = []
+    choice = choose(matrix, facts, torch=target.torch, platform=target.platform, installer=target.installer)
+    if choice.runs in ("full", "minor") and choice.accel != target.accel:
+        ways.append(f"--cuda {choice.accel.dotted}: torch {choice.torch} {choice.accel.tag} runs here")
+    ways += [w for w in choice.alternatives if w.startswith("update the NVIDIA driver")]
+    if not any(w.startswith("update the NVIDIA driver") for w in ways):
+        from envgen.matrix.compat import floors
+
+        full = floors(matrix, target.accel.version, os_of(target.platform))[0] if target.accel.version else None
+        ways.append(f"update the NVIDIA driver to >= {full}" if full else "update the NVIDIA driver")
+    ways.append("--force to write the script anyway (for another machine, set ENVGEN_DRIVER and ENVGEN_GPU)")
+    raise Refusal(f"{target.description} does not run on this machine: " + "; ".join(result.reasons),
+                  alternatives=tuple(ways))
+
+
+def _regenerate_more(new_env: str | None, new_venv: str | None, force: bool) -> str:
+    words = [w for flag, v in (("--new-env", new_env), ("--new-venv", new_venv)) if v for w in (flag, v)]
+    words += ["--force"] if force else []
+    return (" " + shlex.join(words)) if words else ""
 
 
 def _snapshot(froms: list[Path], current: bool, fmt: str | None, data: MigrateData) -> Snapshot:
@@ -148,7 +245,8 @@ def _regenerate(froms: list[Path], current: bool, fmt: str | None, to: Path | No
     return shlex.join(words)
 
 
-def _present(result: Plan, text: str, sh: str, out: str | None, json_out: bool, snap: Snapshot) -> None:
+def _present(result: Plan, text: str, sh: str, out: str | None, json_out: bool, snap: Snapshot,
+             check: DriverCheck | None = None) -> None:
     import sys
 
     from envgen.fileio import write_atomic
@@ -165,6 +263,7 @@ def _present(result: Plan, text: str, sh: str, out: str | None, json_out: bool, 
                        "torch": str(result.target.torch) if result.target.torch else None,
                        "variant": result.target.accel.tag if result.target.accel else None,
                        "command": list(result.target.install)},
+            "notes": list(result.notes), "driver": check.to_json() if check else None,
             "steps": [s.to_json() for s in result.steps], "script": out if out and out != "-" else None})
         return
     if out == "-":
@@ -186,8 +285,12 @@ def _table(result: Plan, written: bool) -> None:
         table.add_column(col, overflow="fold")
     for i, step in enumerate(result.steps, 1):
         cmd = shlex.join(step.argv) + (f" > {step.stdout}" if step.stdout else "")
+        if step.kind == "verify":  # the program is in the script, as a here-document
+            cmd = shlex.join([step.argv[0], "-", *step.argv[3:]]) + " < the verify program (see the script)"
         table.add_row(str(i), mark(step.kind), mark(" ".join(step.packages)), mark(cmd), mark(step.reason))
     con.print(table)
+    for note in result.notes:
+        con.print(f"note: {mark(note)}")
     if not written:
         common.note("pass -o FILE to write the script (or -o - to print it); envgen never runs it")
 

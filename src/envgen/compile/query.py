@@ -8,6 +8,7 @@ from typing import Any
 from packaging.version import Version
 
 from envgen.matrix import Matrix
+from envgen.matrix.compat import floors
 from envgen.matrix.records import Build, Release
 from envgen.models import Accel, PyVer
 
@@ -51,13 +52,10 @@ def release_detail(matrix: Matrix, rel: Release, builds: list[Build]) -> dict[st
         a = Accel.parse(tag)
         entry: dict[str, Any] = {"variant": tag}
         if a.cuda is not None:
-            tk = matrix.toolkit(a.cuda)
-            entry["driver_min"] = {"linux": str(tk.driver_linux) if tk else None,
-                                   "windows": str(tk.driver_windows) if tk and tk.driver_windows else None}
-            compat = matrix.minor_compat.get(a.cuda.major)
-            if compat:
-                entry["driver_min_compat"] = {"linux": str(compat.driver_linux),
-                                              "windows": str(compat.driver_windows) if compat.driver_windows else None}
+            full = {os_name: floors(matrix, a.cuda, os_name) for os_name in ("linux", "windows")}
+            entry["driver_min"] = {k: str(v[0]) if v[0] else None for k, v in full.items()}
+            if a.cuda.major >= 11 and full["linux"][1] is not None:
+                entry["driver_min_compat"] = {k: str(v[1]) if v[1] else None for k, v in full.items()}
         if facts:
             entry["cudnn"] = facts.cudnn or None
             entry["archs"] = list(facts.archs)

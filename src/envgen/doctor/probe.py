@@ -26,7 +26,8 @@ from envgen.models import host_platform, os_of
 
 MARK = "@@envgen@@"
 TORCH_FAMILY = ("torch", "pytorch", "torchvision", "torchaudio")
-DEFAULT_ENV_VARS = ("LD_LIBRARY_PATH", "PATH", "CONDA_PREFIX", "VIRTUAL_ENV", "CONDA_OVERRIDE_CUDA", "ENVGEN_CUDA")
+DEFAULT_ENV_VARS = ("LD_LIBRARY_PATH", "PATH", "CONDA_PREFIX", "VIRTUAL_ENV", "CONDA_OVERRIDE_CUDA", "ENVGEN_CUDA",
+                    "ENVGEN_DRIVER", "ENVGEN_GPU")
 
 _INTERPRETER = f"""
 import json, struct, sys, platform, importlib.util

@@ -11,6 +11,7 @@ from envgen.doctor import fixes
 from envgen.doctor.detect import choose, gpu_ccs, runs_on, sm_name
 from envgen.doctor.facts import CPU
 from envgen.doctor.findings import Context, Finding, current_accel, torch_cuda
+from envgen.matrix import compat
 from envgen.models import Accel, arch_cc
 
 
@@ -22,10 +23,36 @@ def _best_install(ctx: Context, *, same_torch: bool = True, extra: tuple[str, ..
     if platform is None:
         return (), ""
     choice = choose(ctx.matrix, f, torch=torch, platform=platform, installer=fixes.fix_installer(f))
-    if torch is not None and choice.accel.kind == "cpu" and (torch_cuda(f) or f.gpus):
+    if torch is not None and choice.runs in ("cpu", "none") and (torch_cuda(f) or f.gpus):
         choice = choose(ctx.matrix, f, platform=platform, installer=fixes.fix_installer(f))
+    if choice.runs == "none":
+        return (), "a build this driver and GPU run (none does now: `envgen detect` lists the choices)"
     cmd = fixes.install(ctx.matrix, f, torch=choice.torch, accel=choice.accel, extra=extra)
     return cmd, f"torch {choice.torch} ({choice.accel.describe()})"
+
+
+def _ranked_driver_fixes(ctx: Context, cuda: Version, floor: Version) -> tuple[tuple[str, ...], str]:
+    """Fixes for a build the driver does not run fully, minimal first: the same torch on a CUDA build this
+    driver runs; then the driver update that runs the installed build; then the newest torch that runs here.
+    Returns the commands (the driver line is a shell comment) and a phrase for the message."""
+    f = ctx.facts
+    platform, installer = fixes.fix_platform(f), fixes.fix_installer(f)
+    out: list[str] = []
+    phrases: list[str] = []
+    if platform is None:
+        return (f"# update the NVIDIA driver to >= {floor}",), f"update the driver to >= {floor}"
+    same = choose(ctx.matrix, f, torch=ctx.torch, platform=platform, installer=installer) if ctx.torch else None
+    if same is not None and same.runs in ("full", "minor") and same.accel.cuda != cuda:
+        out += fixes.install(ctx.matrix, f, torch=same.torch, accel=same.accel)
+        how = " through minor-version compatibility" if same.runs == "minor" else ""
+        phrases.append(f"install torch {same.torch} for {same.accel.describe()}, which this driver runs{how}")
+    out.append(f"# or update the NVIDIA driver to >= {floor}: torch {f.torch} as installed then runs fully")
+    phrases.append(f"update the driver to >= {floor}")
+    other = choose(ctx.matrix, f, platform=platform, installer=installer)
+    if other.runs in ("full", "minor") and (same is None or (other.torch, other.accel) != (same.torch, same.accel)):
+        out += fixes.install(ctx.matrix, f, torch=other.torch, accel=other.accel)
+        phrases.append(f"install torch {other.torch} ({other.accel.describe()})")
+    return tuple(out), "; or ".join(phrases)
 
 
 # --- GPU and driver -----------------------------------------------------------------------------------
@@ -42,21 +69,24 @@ def driver_too_old(ctx: Context) -> list[Finding]:
         driver = Version(f.driver_version)
     except InvalidVersion:
         return []
-    floor = m.driver_floor(cuda, os_name)
-    if floor is None or driver >= floor:
-        return []
-    compat = m.minor_compat.get(cuda.major)
-    compat_floor = (compat.driver_windows if os_name == "windows" else compat.driver_linux) if compat else None
+    gpus = tuple(compat.gpu(m, g.name, g.compute_capability) for g in f.gpus or ()) or (compat.GpuSpec("GPU"),)
+    verdict = compat.judge(m, compat.Machine(os_name, driver, None, gpus), Accel("cuda", cuda),
+                           tuple(f.torch_archs or _matrix_archs(ctx)))
+    floor = verdict.full_floor
+    if floor is None or verdict.runs == "full" or verdict.missing:
+        return []  # runs fully, or the GPU's missing kernels are the cause (unsupported_gpu_arch says so)
     evidence = {"torch": f.torch, "torch_cuda": f.torch_cuda, "driver_version": f.driver_version,
                 "needed_driver": str(floor), "os": os_name}
-    cmd, what = _best_install(ctx)
-    if compat_floor is not None and driver >= compat_floor:
+    cmd, what = _ranked_driver_fixes(ctx, cuda, floor)
+    if verdict.runs == "minor":
         msg = (f"torch {f.torch} uses CUDA {cuda}, whose full driver floor is {floor}; driver "
-               f"{f.driver_version} runs it only through minor-version compatibility (code that needs PTX JIT "
-               f"fails). Update the driver to >= {floor}, or install {what}.")
+               f"{f.driver_version} runs it only through minor-version compatibility (>= {verdict.compat_floor}; "
+               f"code that needs PTX JIT fails). To fix: {what}.")
         return [ctx.finding("driver_too_old", msg, evidence, cmd, severity="warning")]
-    msg = (f"torch {f.torch} needs an NVIDIA driver >= {floor} for CUDA {cuda}; this driver is "
-           f"{f.driver_version}. Update the driver, or install {what}, which this driver runs.")
+    compat_note = (f" (>= {verdict.compat_floor} through minor-version compatibility)"
+                   if verdict.compat_floor and cuda.major >= 11 else "")
+    msg = (f"torch {f.torch} needs an NVIDIA driver >= {floor}{compat_note} for CUDA {cuda}; this driver is "
+           f"{f.driver_version}. To fix, minimal first: {what}.")
     return [ctx.finding("driver_too_old", msg, evidence, cmd)]
 
 

@@ -34,6 +34,14 @@ def check(m: Matrix) -> list[str]:
         sources(model.sources, f"matrices/gpus.yaml: models({model.name})")
         if not any(a.cc == model.cc for a in m.archs.values()):
             add(f"matrices/gpus.yaml: models({model.name}): compute capability {model.cc} has no architecture row")
+    if m.forward_compat is not None:
+        sources(m.forward_compat.sources, "matrices/cuda.yaml: forward_compat")
+    for sm, target in m.targets.items():
+        sources(target.sources, f"matrices/gpus.yaml: targets({sm})")
+        if sm not in m.archs:
+            add(f"matrices/gpus.yaml: targets({sm}): unknown architecture (add it to architectures)")
+    for row in m.datacenter:
+        sources(row.sources, f"matrices/gpu_models.yaml: datacenter({row.name})")
     for c in m.constraints:
         where = f"matrices/constraints.yaml: constraints({c.id})"
         sources(c.sources, where)

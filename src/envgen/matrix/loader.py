@@ -92,10 +92,13 @@ def _parse(folder: Path, texts: dict[str, bytes], digest: str) -> Matrix:
     toolkits, compat = load.load_cuda(R("cuda.yaml"), docs["cuda.yaml"])
     archs = load.load_archs(R("gpus.yaml"), docs["gpus.yaml"])
     models = load.load_models(R("gpu_models.yaml"), docs["gpu_models.yaml"])
+    forward = load.load_forward(R("cuda.yaml"), docs["cuda.yaml"])
+    datacenter = load.load_datacenter(R("gpu_models.yaml"), docs["gpu_models.yaml"])
+    targets = load.load_targets(R("gpus.yaml"), docs["gpus.yaml"])
     constraints = load.load_constraints(R("constraints.yaml"), docs["constraints.yaml"])
     releases = load.load_releases(R("torch.yaml"), docs["torch.yaml"])
     matrix = Matrix(sources, channels, routes, toolkits, compat, archs, models, constraints, releases,
-                    str(folder), digest)
+                    str(folder), digest, forward, datacenter, targets)
     problems += check(matrix)  # cross-table problems too, so one run lists every mistake
     if problems:
         raise MatrixError(problems)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.version import Version
 
 from envgen.matrix.records import (
+    ArchTarget,
     Build,
     Channel,
     Constraint,
+    ForwardCompat,
     GpuArch,
     GpuModel,
+    GpuName,
     MinorCompat,
     Release,
     Route,
@@ -36,6 +41,9 @@ class Matrix:
     releases: tuple[Release, ...]
     directory: str
     digest: str
+    forward_compat: ForwardCompat | None = None
+    datacenter: tuple[GpuName, ...] = ()
+    targets: dict[str, ArchTarget] = dataclasses.field(default_factory=dict)
 
     # --- questions -------------------------------------------------------------------------------
     def release(self, torch: Version) -> Release | None:
@@ -87,17 +95,23 @@ class Matrix:
         return max(ok) if ok else None
 
     def gpu_cc(self, name: str) -> Version | None:
-        """Compute capability of a GPU model name as people report it ('NVIDIA GeForce GTX 1080')."""
+        """Compute capability of a GPU model name as people report it ('NVIDIA GeForce GTX 1080', 'RTX 3090',
+        'A100-SXM4-40GB', 'NVIDIA GeForce RTX 4060 Laptop GPU'): the longest listed name found in it as whole
+        words, first as written, then without brand words (GeForce, Quadro, Tesla) and trimmings (memory
+        sizes, board forms, 'Laptop GPU', 'Max-Q')."""
+        for norm in (_norm_gpu, _bare_gpu):
+            wanted = norm(name)
+            if not wanted:
+                continue
+            found = _longest_in(wanted, ((norm(m.name), m) for m in self.gpu_models))
+            if found is not None:
+                return found.cc
+        return None
+
+    def is_datacenter(self, name: str) -> bool:
+        """Whether a reported GPU name is a data-centre GPU or a Jetson board (matrices/gpu_models.yaml)."""
         wanted = _norm_gpu(name)
-        best: tuple[int, GpuModel] | None = None
-        for model in self.gpu_models:
-            key = _norm_gpu(model.name)
-            if wanted == key:
-                return model.cc
-            near = key and (wanted.endswith(" " + key) or f" {key} " in f" {wanted} ")
-            if near and (best is None or len(key) > best[0]):
-                best = (len(key), model)
-        return best[1].cc if best else None
+        return _longest_in(wanted, ((_norm_gpu(g.name), g) for g in self.datacenter)) is not None
 
     def constraint_applies(self, c: Constraint, build: Build, platform: str, python: PyVer | None) -> bool:
         w = c.when
@@ -122,6 +136,34 @@ class Matrix:
         return [c for c in self.constraints if c.kind == kind and self.constraint_applies(c, build, platform, python)]
 
 
+_T = TypeVar("_T")
+_BRANDS = frozenset({"nvidia", "geforce", "quadro", "tesla"})
+# trimmings that name a board, memory or power variant of the same chip, never another chip
+_TRIM = re.compile(r"\b(?:\d+\s?gb|hbm\d*e?|pcie|sxm\d*|nvl|mig|with max q design|max q|laptop gpu|mobile|"
+                   r"(?:tm)|gpu)\b")
+
+
 def _norm_gpu(name: str) -> str:
-    text = " ".join(name.lower().replace("(r)", " ").replace("-", " ").split())
+    text = name.lower().replace("(r)", " ").replace("(tm)", " ").replace("...", " ").replace("-", " ").replace("_", " ")
+    text = " ".join(text.split())
     return text[len("nvidia "):] if text.startswith("nvidia ") else text
+
+
+def _bare_gpu(name: str) -> str:
+    """The chip's name alone: brand words and board trimmings dropped ('rtx 3090', 'a100', 'rtx 4060')."""
+    text = _TRIM.sub(" ", _norm_gpu(name))
+    return " ".join(w for w in text.split() if w not in _BRANDS)
+
+
+def _longest_in(wanted: str, keyed: Iterable[tuple[str, _T]]) -> _T | None:
+    """The item whose key is `wanted`, else the one with the longest key found in it as whole words."""
+    best: tuple[int, _T] | None = None
+    padded = f" {wanted} "
+    for key, item in keyed:
+        if not key:
+            continue
+        if key == wanted:
+            return item
+        if f" {key} " in padded and (best is None or len(key) > best[0]):
+            best = (len(key), item)
+    return best[1] if best else None

@@ -122,11 +122,42 @@ class MinorCompat:
 
 
 @dataclass(frozen=True, slots=True)
+class ForwardCompat:
+    """NVIDIA's forward-compatibility package: a newer CUDA on an older driver, where NVIDIA supports it."""
+
+    since: Version  # the first CUDA with the package
+    oses: tuple[str, ...]  # linux
+    package: str  # cuda-compat-{major}-{minor}
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GpuName:
+    """A GPU name (or a name's family word, such as 'Tesla') that marks a class of GPUs."""
+
+    name: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class GpuArch:
     sm: str  # sm_61
     cc: Version
     name: str  # Pascal
     sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ArchTarget:
+    """The CUDA toolkits that compile code for an architecture: from `since`, before `until` (None: open)."""
+
+    sm: str
+    since: Version | None
+    until: Version | None
+    sources: tuple[str, ...]
+
+    def compiled_by(self, cuda: Version) -> bool:
+        return (self.since is None or cuda >= self.since) and (self.until is None or cuda < self.until)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,14 @@ from typing import Any
 from envgen.matrix.reader import Reader
 from envgen.matrix.records import (
     AccelFacts,
+    ArchTarget,
     Build,
     Channel,
     Constraint,
+    ForwardCompat,
     GpuArch,
     GpuModel,
+    GpuName,
     MinorCompat,
     Release,
     Route,
@@ -112,6 +115,52 @@ def load_cuda(r: Reader, doc: Any) -> tuple[dict[str, Toolkit], dict[int, MinorC
         elif linux:
             compat[major] = MinorCompat(major, linux, windows, r.strings(node, "source", path))
     return toolkits, compat
+
+
+def load_forward(r: Reader, doc: Any) -> ForwardCompat | None:
+    """`forward_compat` of cuda.yaml (optional): since which CUDA, on which OS, the package's name."""
+    node = r.mapping(doc, "").get("forward_compat")
+    if node is None:
+        return None
+    path = "forward_compat"
+    node = r.mapping(node, path)
+    r.unknown_keys(node, {"since", "os", "package", "source"}, path)
+    since = r.version(r.field(node, "since", path), f"{path}.since", node, "since")
+    oses = r.strings(node, "os", path)
+    for os_name in oses:
+        if os_name not in ("linux", "windows", "macos"):
+            r.problem(f"{path}.os", f"unknown OS {os_name!r} (linux, windows or macos)", node, "os")
+    package = r.text(node, "package", path) or ""
+    if since is None:
+        return None
+    return ForwardCompat(since, oses, package, r.strings(node, "source", path))
+
+
+def load_targets(r: Reader, doc: Any) -> dict[str, ArchTarget]:
+    """`targets` of gpus.yaml (optional): the CUDA toolkits that compile each architecture."""
+    out: dict[str, ArchTarget] = {}
+    for i, node in enumerate(r.seq(r.mapping(doc, "").get("targets") or [], "targets")):
+        path = f"targets[{i}]"
+        node = r.mapping(node, path)
+        r.unknown_keys(node, {"sm", "since", "until", "source"}, path)
+        sm = r.text(node, "sm", path) or ""
+        since = r.version(node["since"], f"{path}.since", node, "since") if "since" in node else None
+        until = r.version(node["until"], f"{path}.until", node, "until") if "until" in node else None
+        if sm in out:
+            r.problem(f"{path}.sm", f"{sm} is listed twice", node, "sm")
+        out[sm] = ArchTarget(sm, since, until, r.strings(node, "source", path))
+    return out
+
+
+def load_datacenter(r: Reader, doc: Any) -> tuple[GpuName, ...]:
+    """`datacenter` of gpu_models.yaml (optional): names that mark a data-centre GPU."""
+    out: list[GpuName] = []
+    for i, node in enumerate(r.seq(r.mapping(doc, "").get("datacenter") or [], "datacenter")):
+        path = f"datacenter[{i}]"
+        node = r.mapping(node, path)
+        r.unknown_keys(node, {"name", "source"}, path)
+        out.append(GpuName(r.text(node, "name", path) or "", r.strings(node, "source", path)))
+    return tuple(out)
 
 
 def load_archs(r: Reader, doc: Any) -> dict[str, GpuArch]:

@@ -18,9 +18,33 @@ from envgen.matrix.migrate import MigrateData
 from envgen.migrate.packages import Package, Snapshot, conda_accel, pip_accel
 from envgen.models import Accel
 
-VERIFY_CODE = ("import sys, torch; v = torch.__version__.split(chr(43))[0]; c = str(torch.version.cuda); "
-               "print(torch.__version__, c, torch.cuda.is_available()); "
-               "sys.exit(0 if v == sys.argv[1] and sys.argv[2] in (c, chr(45)) else sys.argv[1:])")
+# The verify program: simple statements only, so the same text runs as a here-document (bash, PowerShell) and,
+# joined with '; ', as `python -c` (cmd); no f-strings, `%` or double quotes, and it runs on every Python a torch
+# of the matrix ran on (2.7 included). Arguments: the target's torch version and CUDA build ('-': any, 'None': CPU).
+# It prints what it found and fails, saying why, when the version or the CUDA build differ, or when a CUDA build
+# on a machine with an NVIDIA GPU (nvidia-smi on PATH answers) cannot use CUDA.
+VERIFY_LINES = (
+    "from __future__ import print_function",
+    "import os, subprocess, sys",
+    "import torch",
+    "want_version, want_cuda = sys.argv[1], sys.argv[2]",
+    "version = torch.__version__.split('+')[0]",
+    "cuda_build = str(torch.version.cuda)",
+    "available = torch.cuda.is_available()",
+    ("smi = [os.path.join(d, 'nvidia-smi' + e) for d in os.environ.get('PATH', '').split(os.pathsep) "
+     "for e in ('', '.exe') if os.path.isfile(os.path.join(d, 'nvidia-smi' + e))]"),
+    "gpu = bool(smi) and subprocess.call([smi[0], '-L'], stdout=open(os.devnull, 'w'), stderr=subprocess.STDOUT) == 0",
+    "print('torch', torch.__version__, '| CUDA build', cuda_build, '| CUDA available', available, '| NVIDIA GPU', gpu)",
+    ("problems = ['torch is ' + version + ', the target is ' + want_version] if want_version not in ('-', version) "
+     "else []"),
+    ("problems += ['the CUDA build is ' + cuda_build + ', the target is ' + want_cuda] if want_cuda not in ('-', "
+     "cuda_build) else []"),
+    ("problems += ['CUDA is not available although this is a CUDA build and an NVIDIA GPU is present: the driver "
+     "may be too old for the build (run envgen doctor)'] if torch.version.cuda is not None and gpu and not available "
+     "else []"),
+    "sys.exit('\\n'.join('envgen verify failed: ' + p for p in problems) or None)",
+)
+VERIFY_CODE = "; ".join(VERIFY_LINES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +98,7 @@ class EnvRef:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    kind: str  # backup | remove | reset | install | verify
+    kind: str  # backup | remove | reset | create | activate | install | verify
     packages: tuple[str, ...]
     argv: tuple[str, ...]
     reason: str
@@ -98,6 +122,7 @@ class Plan:
     env: EnvRef
     platform: str
     current_torch: tuple[Package, ...] = field(default=())
+    notes: tuple[str, ...] = ()  # what the script states up front (the target's driver floor)
 
     @property
     def pending(self) -> bool:
@@ -115,7 +140,7 @@ def plan(snapshot: Snapshot, target: Target, data: MigrateData, env: EnvRef = En
     if on_target:
         return Plan((), target, env, target.platform, torch_now)
     steps = _backups(snapshot, target, env, backup_stem) + removals + resets
-    steps.append(_install(snapshot, target, env))
+    steps.append(install_step(target, env))
     if target.pip_install:
         specs = tuple(a for a in target.pip_install[2:] if not a.startswith("-"))
         steps.append(Step("install", specs, ("python", "-m", *target.pip_install),
@@ -334,7 +359,7 @@ def _install_argv(target: Target, env: EnvRef, specs: list[str]) -> tuple[str, .
     return ("python", "-m", "pip", "install", *specs)
 
 
-def _install(snapshot: Snapshot, target: Target, env: EnvRef) -> Step:
+def install_step(target: Target, env: EnvRef) -> Step:
     argv = list(target.install)
     if argv[:2] == ["conda", "install"]:
         argv[2:2] = ["--yes", *env.conda_args()]
@@ -355,14 +380,15 @@ def _install(snapshot: Snapshot, target: Target, env: EnvRef) -> Step:
     return Step("install", specs, tuple(argv), f"install {target.description} from {where}")
 
 
-def verify_step(target: Target) -> Step:
-    """Import torch, print version, CUDA build and availability; fail unless the version (and CUDA) match."""
+def verify_step(target: Target, python: str = "python") -> Step:
+    """Import torch, print version, CUDA build and availability; fail, saying why, unless the version and CUDA
+    build match and a CUDA build can use the NVIDIA GPU the machine has."""
     version = str(target.torch) if target.torch else "-"
     cuda = "-"
     if target.accel is not None and target.accel.kind == "cuda":
         cuda = target.accel.dotted
     elif target.accel is not None and target.accel.kind == "cpu":
         cuda = "None"
-    return Step("verify", (), ("python", "-c", VERIFY_CODE, version, cuda),
-                f"check that torch {version} ({target.accel.describe() if target.accel else 'any build'}) imports; "
-                "prints version, CUDA build and whether CUDA is available")
+    return Step("verify", (), (python, "-c", VERIFY_CODE, version, cuda),
+                f"check that torch {version} ({target.accel.describe() if target.accel else 'any build'}) imports "
+                "and, as a CUDA build on a machine with an NVIDIA GPU, can use CUDA")

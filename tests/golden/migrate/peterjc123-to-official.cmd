@@ -5,6 +5,7 @@ rem regenerate: envgen migrate --from p123-win.conda-list.txt --torch 0.4.0 --cu
 setlocal EnableExtensions DisableDelayedExpansion
 rem target: torch 0.4.0 (CUDA 9.0, conda via conda-pytorch-feature, win-64)
 rem current: pytorch 0.3.1 (peterjc123), torchvision 0.2.0 (pip)
+rem note: the target's CUDA 9.0 build needs an NVIDIA driver gt = 385.54 on windows
 rem envgen does not run this script: read it, then run it yourself.
 call conda activate torch03 || exit /b 1
 
@@ -36,8 +37,22 @@ call conda install --yes --name torch03 "pytorch=0.4.0" cuda90 peterjc123::vs201
 rem step 8/9 (install): this era installed these companions with pip inside the conda environment
 call python -m pip install "torchvision==0.2.1" || exit /b 1
 
-rem step 9/9 (verify): check that torch 0.4.0 (CUDA 9.0) imports; prints version, CUDA build and whether CUDA is available
-rem prints: version, CUDA build (None for CPU), CUDA available; fails unless version and CUDA build are the target's
-call python -c "import sys, torch; v = torch.__version__.split(chr(43))[0]; c = str(torch.version.cuda); print(torch.__version__, c, torch.cuda.is_available()); sys.exit(0 if v == sys.argv[1] and sys.argv[2] in (c, chr(45)) else sys.argv[1:])" 0.4.0 9.0 || exit /b 1
+rem step 9/9 (verify): check that torch 0.4.0 (CUDA 9.0) imports and, as a CUDA build on a machine with an NVIDIA GPU, can use CUDA
+rem prints: torch version; CUDA build (None for CPU); CUDA available; NVIDIA GPU present; fails, saying why, when the version or CUDA build is not the target's, or a CUDA build cannot use the GPU
+rem from __future__ import print_function
+rem import os, subprocess, sys
+rem import torch
+rem want_version, want_cuda = sys.argv[1], sys.argv[2]
+rem version = torch.__version__.split('+')[0]
+rem cuda_build = str(torch.version.cuda)
+rem available = torch.cuda.is_available()
+rem smi = [os.path.join(d, 'nvidia-smi' + e) for d in os.environ.get('PATH', '').split(os.pathsep) for e in ('', '.exe') if os.path.isfile(os.path.join(d, 'nvidia-smi' + e))]
+rem gpu = bool(smi) and subprocess.call([smi[0], '-L'], stdout=open(os.devnull, 'w'), stderr=subprocess.STDOUT) == 0
+rem print('torch', torch.__version__, ' or CUDA build', cuda_build, ' or CUDA available', available, ' or NVIDIA GPU', gpu)
+rem problems = ['torch is ' + version + ', the target is ' + want_version] if want_version not in ('-', version) else []
+rem problems += ['the CUDA build is ' + cuda_build + ', the target is ' + want_cuda] if want_cuda not in ('-', cuda_build) else []
+rem problems += ['CUDA is not available although this is a CUDA build and an NVIDIA GPU is present: the driver may be too old for the build (run envgen doctor)'] if torch.version.cuda is not None and gpu and not available else []
+rem sys.exit('\n'.join('envgen verify failed: ' + p for p in problems) or None)
+call python -c "from __future__ import print_function; import os, subprocess, sys; import torch; want_version, want_cuda = sys.argv[1], sys.argv[2]; version = torch.__version__.split('+')[0]; cuda_build = str(torch.version.cuda); available = torch.cuda.is_available(); smi = [os.path.join(d, 'nvidia-smi' + e) for d in os.environ.get('PATH', '').split(os.pathsep) for e in ('', '.exe') if os.path.isfile(os.path.join(d, 'nvidia-smi' + e))]; gpu = bool(smi) and subprocess.call([smi[0], '-L'], stdout=open(os.devnull, 'w'), stderr=subprocess.STDOUT) == 0; print('torch', torch.__version__, '| CUDA build', cuda_build, '| CUDA available', available, '| NVIDIA GPU', gpu); problems = ['torch is ' + version + ', the target is ' + want_version] if want_version not in ('-', version) else []; problems += ['the CUDA build is ' + cuda_build + ', the target is ' + want_cuda] if want_cuda not in ('-', cuda_build) else []; problems += ['CUDA is not available although this is a CUDA build and an NVIDIA GPU is present: the driver may be too old for the build (run envgen doctor)'] if torch.version.cuda is not None and gpu and not available else []; sys.exit('\n'.join('envgen verify failed: ' + p for p in problems) or None)" 0.4.0 9.0 || exit /b 1
 
 echo(envgen: migration finished

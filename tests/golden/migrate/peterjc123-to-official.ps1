@@ -6,6 +6,7 @@ Set-StrictMode -Version 3.0
 $PSNativeCommandUseErrorActionPreference = $true
 # target: torch 0.4.0 (CUDA 9.0, conda via conda-pytorch-feature, win-64)
 # current: pytorch 0.3.1 (peterjc123), torchvision 0.2.0 (pip)
+# note: the target's CUDA 9.0 build needs an NVIDIA driver >= 385.54 on windows
 # envgen does not run this script: read it, then run it yourself.
 (& conda 'shell.powershell' 'hook') | Out-String | Invoke-Expression
 conda activate torch03; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
@@ -38,8 +39,23 @@ conda install --yes --name torch03 'pytorch=0.4.0' cuda90 'peterjc123::vs2017_ru
 # step 8/9 (install): this era installed these companions with pip inside the conda environment
 python -m pip install 'torchvision==0.2.1'; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 
-# step 9/9 (verify): check that torch 0.4.0 (CUDA 9.0) imports; prints version, CUDA build and whether CUDA is available
-# prints: version, CUDA build (None for CPU), CUDA available; fails unless version and CUDA build are the target's
-python -c 'import sys, torch; v = torch.__version__.split(chr(43))[0]; c = str(torch.version.cuda); print(torch.__version__, c, torch.cuda.is_available()); sys.exit(0 if v == sys.argv[1] and sys.argv[2] in (c, chr(45)) else sys.argv[1:])' '0.4.0' '9.0'; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+# step 9/9 (verify): check that torch 0.4.0 (CUDA 9.0) imports and, as a CUDA build on a machine with an NVIDIA GPU, can use CUDA
+# prints: torch version; CUDA build (None for CPU); CUDA available; NVIDIA GPU present; fails, saying why, when the version or CUDA build is not the target's, or a CUDA build cannot use the GPU
+@'
+from __future__ import print_function
+import os, subprocess, sys
+import torch
+want_version, want_cuda = sys.argv[1], sys.argv[2]
+version = torch.__version__.split('+')[0]
+cuda_build = str(torch.version.cuda)
+available = torch.cuda.is_available()
+smi = [os.path.join(d, 'nvidia-smi' + e) for d in os.environ.get('PATH', '').split(os.pathsep) for e in ('', '.exe') if os.path.isfile(os.path.join(d, 'nvidia-smi' + e))]
+gpu = bool(smi) and subprocess.call([smi[0], '-L'], stdout=open(os.devnull, 'w'), stderr=subprocess.STDOUT) == 0
+print('torch', torch.__version__, '| CUDA build', cuda_build, '| CUDA available', available, '| NVIDIA GPU', gpu)
+problems = ['torch is ' + version + ', the target is ' + want_version] if want_version not in ('-', version) else []
+problems += ['the CUDA build is ' + cuda_build + ', the target is ' + want_cuda] if want_cuda not in ('-', cuda_build) else []
+problems += ['CUDA is not available although this is a CUDA build and an NVIDIA GPU is present: the driver may be too old for the build (run envgen doctor)'] if torch.version.cuda is not None and gpu and not available else []
+sys.exit('\n'.join('envgen verify failed: ' + p for p in problems) or None)
+'@ | python '-' '0.4.0' '9.0'; if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 
 Write-Output 'envgen: migration finished'

@@ -5,6 +5,7 @@ rem regenerate: envgen migrate --from pt251.conda-json.json --torch 2.6.0 --cuda
 setlocal EnableExtensions DisableDelayedExpansion
 rem target: torch 2.6.0 (CUDA 12.6, conda via conda-forge, linux-64)
 rem current: pytorch 2.5.1 (pytorch), torchaudio 2.5.1 (pytorch), torchvision 0.20.1 (pytorch)
+rem note: the target's CUDA 12.6 build needs an NVIDIA driver gt = 560.35.05 on linux ( gt = 525.60.13 through CUDA minor-version compatibility)
 rem envgen does not run this script: read it, then run it yourself.
 
 rem step 1/7 (backup): save the conda packages as an explicit spec before anything changes
@@ -29,8 +30,22 @@ call conda install --yes conda-forge::mkl --override-channels -c conda-forge || 
 rem step 6/7 (install): install torch 2.6.0 (CUDA 12.6, conda via conda-forge, linux-64) from channels conda-forge only (--override-channels)
 call conda install --yes "pytorch=2.6.0=cuda*" "torchvision==0.21.0" "torchaudio==2.6.0" "cuda-version=12.6" -c conda-forge --override-channels || exit /b 1
 
-rem step 7/7 (verify): check that torch 2.6.0 (CUDA 12.6) imports; prints version, CUDA build and whether CUDA is available
-rem prints: version, CUDA build (None for CPU), CUDA available; fails unless version and CUDA build are the target's
-call python -c "import sys, torch; v = torch.__version__.split(chr(43))[0]; c = str(torch.version.cuda); print(torch.__version__, c, torch.cuda.is_available()); sys.exit(0 if v == sys.argv[1] and sys.argv[2] in (c, chr(45)) else sys.argv[1:])" 2.6.0 12.6 || exit /b 1
+rem step 7/7 (verify): check that torch 2.6.0 (CUDA 12.6) imports and, as a CUDA build on a machine with an NVIDIA GPU, can use CUDA
+rem prints: torch version; CUDA build (None for CPU); CUDA available; NVIDIA GPU present; fails, saying why, when the version or CUDA build is not the target's, or a CUDA build cannot use the GPU
+rem from __future__ import print_function
+rem import os, subprocess, sys
+rem import torch
+rem want_version, want_cuda = sys.argv[1], sys.argv[2]
+rem version = torch.__version__.split('+')[0]
+rem cuda_build = str(torch.version.cuda)
+rem available = torch.cuda.is_available()
+rem smi = [os.path.join(d, 'nvidia-smi' + e) for d in os.environ.get('PATH', '').split(os.pathsep) for e in ('', '.exe') if os.path.isfile(os.path.join(d, 'nvidia-smi' + e))]
+rem gpu = bool(smi) and subprocess.call([smi[0], '-L'], stdout=open(os.devnull, 'w'), stderr=subprocess.STDOUT) == 0
+rem print('torch', torch.__version__, ' or CUDA build', cuda_build, ' or CUDA available', available, ' or NVIDIA GPU', gpu)
+rem problems = ['torch is ' + version + ', the target is ' + want_version] if want_version not in ('-', version) else []
+rem problems += ['the CUDA build is ' + cuda_build + ', the target is ' + want_cuda] if want_cuda not in ('-', cuda_build) else []
+rem problems += ['CUDA is not available although this is a CUDA build and an NVIDIA GPU is present: the driver may be too old for the build (run envgen doctor)'] if torch.version.cuda is not None and gpu and not available else []
+rem sys.exit('\n'.join('envgen verify failed: ' + p for p in problems) or None)
+call python -c "from __future__ import print_function; import os, subprocess, sys; import torch; want_version, want_cuda = sys.argv[1], sys.argv[2]; version = torch.__version__.split('+')[0]; cuda_build = str(torch.version.cuda); available = torch.cuda.is_available(); smi = [os.path.join(d, 'nvidia-smi' + e) for d in os.environ.get('PATH', '').split(os.pathsep) for e in ('', '.exe') if os.path.isfile(os.path.join(d, 'nvidia-smi' + e))]; gpu = bool(smi) and subprocess.call([smi[0], '-L'], stdout=open(os.devnull, 'w'), stderr=subprocess.STDOUT) == 0; print('torch', torch.__version__, '| CUDA build', cuda_build, '| CUDA available', available, '| NVIDIA GPU', gpu); problems = ['torch is ' + version + ', the target is ' + want_version] if want_version not in ('-', version) else []; problems += ['the CUDA build is ' + cuda_build + ', the target is ' + want_cuda] if want_cuda not in ('-', cuda_build) else []; problems += ['CUDA is not available although this is a CUDA build and an NVIDIA GPU is present: the driver may be too old for the build (run envgen doctor)'] if torch.version.cuda is not None and gpu and not available else []; sys.exit('\n'.join('envgen verify failed: ' + p for p in problems) or None)" 2.6.0 12.6 || exit /b 1
 
 echo(envgen: migration finished
