@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s bench`."""
+"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s bench`, `nox -s pypi-snapshot`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff and mypy (strict) alone; `nox -s tests` runs them too, as tests/test_static.py."""
     session.install("-e", ".[test]")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py", "scripts")
     session.run("mypy")
 
 
@@ -32,3 +32,12 @@ def bench(session: nox.Session) -> None:
             continue
         session.log(f"--- {script.name}")
         session.run("python", str(script), external=True)
+
+
+@nox.session(name="pypi-snapshot")
+def pypi_snapshot(session: nox.Session) -> None:
+    """Refresh tests/data/pypi_snapshot.json from PyPI's JSON API (the network); then run
+    `pytest tests/test_pypi_matrix.py` and fix the matrix rows it names. Extra arguments go to the script
+    (`-- --project torchvision` refreshes one project)."""
+    session.install("packaging")
+    session.run("python", "scripts/pypi_snapshot.py", *session.posargs)
