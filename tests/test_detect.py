@@ -157,9 +157,9 @@ def test_doctor_json_shape_and_exit_1(capsys, tmp_path):
     code, out, _err = run(["doctor", "--from", str(path), "--json", "--error", "undefined symbol: iJIT_NotifyEvent"],
                          capsys)
     data = json.loads(out)
-    assert code == 1 and list(data) == ["findings", "facts"]
+    assert code == 1 and list(data) == ["findings", "facts", "derived"]
     first = data["findings"][0]
-    assert list(first) == ["cause", "severity", "message", "evidence", "fix"]
+    assert list(first)[:6] == ["cause", "severity", "strength", "message", "evidence", "fix"]
     assert first["cause"] == "mkl_2024_1_ijit" and first["fix"] == ['conda install "mkl<2024.1"']
     assert data["facts"]["error"] == "undefined symbol: iJIT_NotifyEvent"
 

@@ -79,8 +79,8 @@ def test_empty_gpu_list_means_no_gpu():
 
 @pytest.mark.parametrize("text, named", [
     ("torch: 1.8.1\ncuda: 10.2\n", "unknown key 'cuda'"),
-    ("platform: win64\n", "unknown platform 'win64'"),
-    ("os: beos\n", "unknown os 'beos'"),
+    ("platform: amiga-68k\n", "unknown platform 'amiga-68k'"),
+    ("os: beos\n", "'beos' names no operating system envgen knows"),
     ("python_bits: 48\n", "python_bits: must be 32 or 64"),
     ("install_method: brew\n", "install_method: must be conda or pip"),
     ("gpus: [{name: x, cc: 8.6}]\n", "unknown key 'cc'"),

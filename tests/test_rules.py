@@ -19,7 +19,7 @@ from envgen.matrix.doctor import doctor_data
 from envgen.models import Accel, PyVer
 
 ROOT = Path(__file__).resolve().parent.parent
-VOCABULARY = ["driver_too_old", "no_gpu_but_cuda_build", "cpu_build_installed", "missing_vc_runtime", "missing_mkl", "unsupported_gpu_arch", "python_32bit", "win32_no_package", "shadowing_torch_py", "mkl_2024_1_ijit", "numpy2_abi", "mixed_pip_conda", "wrong_python_env", "channel_conflict_vc14", "cuda_feature_conflict", "mkl_channel_mismatch", "ld_library_path_conflict", "corrupt_package"]
+VOCABULARY = ["driver_too_old", "no_gpu_but_cuda_build", "cpu_build_installed", "missing_vc_runtime", "missing_mkl", "unsupported_gpu_arch", "python_32bit", "win32_no_package", "python_unsupported", "shadowing_torch_py", "mkl_2024_1_ijit", "numpy2_abi", "mixed_pip_conda", "wrong_python_env", "channel_conflict_vc14", "cuda_feature_conflict", "mkl_channel_mismatch", "ld_library_path_conflict", "corrupt_package"]
 
 LINUX = {"platform": "linux-64", "os": "linux", "python": "3.10.12", "python_bits": 64}
 WIN = {"platform": "win-64", "os": "windows", "python": "3.10.11", "python_bits": 64}
@@ -287,7 +287,8 @@ def test_vc_runtime_is_not_a_linux_finding(matrix):
     (Facts(**WIN, torch="2.2.0", install_method="pip", dlls={"libiomp5md.dll": False, "vcruntime140.dll": True,
                                                                "msvcp140.dll": True}), "pip install"),
     (Facts(**LINUX, torch="2.2.2", install_method="conda", channel="pytorch",
-           packages=pkgs(("pytorch", "2.2.2", "conda", "pytorch"), ("numpy", "1.26.4", "conda", "defaults"))),
+           packages=pkgs(("pytorch", "2.2.2", "conda", "pytorch"), ("numpy", "1.26.4", "conda", "defaults"),
+                         ("python", "3.11.9", "conda", "defaults"))),  # a whole listing: it has python
      'conda install --force-reinstall "mkl<2024.1" intel-openmp -c defaults'),
     (Facts(**LINUX, install_method="conda",
            error="OSError: libmkl_intel_lp64.so.1: cannot open shared object file: No such file or directory"),

@@ -31,10 +31,13 @@ def doctor(
     error: str | None = typer.Option(None, "--error", metavar="TEXT", help="the error message you saw"),
     python: str | None = typer.Option(None, "--python", metavar="PATH",
                                          help="examine this interpreter (default: the one running envgen)"),
+    explain: bool = typer.Option(False, "--explain",
+                                 help="show every fact the report implies (with where it came from) and the "
+                                      "strength of each finding's evidence"),
     json_out: bool = common.JSON_OPTION,
     matrix_dir: str | None = common.MATRIX_DIR_OPTION,
 ) -> None:
-    from envgen.doctor.diagnose import diagnose
+    from envgen.doctor.diagnose import diagnosis
     from envgen.doctor.facts import merge, to_json
 
     matrix = common.load(matrix_dir)
@@ -42,13 +45,26 @@ def doctor(
     if error:
         seen = "\n".join(t for t in (facts.error, error) if t)
         facts = merge(type(facts)(error=seen), facts)
-    findings = diagnose(matrix, facts)
+    findings, derivation = diagnosis(matrix, facts)
     crashed = None if from_ else _import_crash(facts)
     if json_out:
-        common.print_json({"findings": [f.to_json() for f in findings], "facts": to_json(facts)})
+        common.print_json({"findings": [f.to_json() for f in findings], "facts": to_json(facts),
+                           "derived": [d.to_json() for d in derivation.derived]})
     else:
-        _print_findings(findings, facts, crashed)
+        if explain:
+            _print_derived(derivation)
+        _print_findings(findings, facts, crashed, explain)
     raise typer.Exit(1 if findings or crashed else 0)
+
+
+def _print_derived(derivation: Any) -> None:
+    say = common.clean
+    if not derivation.derived:
+        typer.echo("implied facts: none (the report states everything the rules read, or too little to imply more)")
+        return
+    typer.echo("implied facts:")
+    for d in derivation.derived:
+        typer.echo(say(f"  {d.fact} = {d.value}  [{d.strength}] from {d.source}"))
 
 
 def _reports(paths: list[str]) -> Facts:
@@ -87,7 +103,7 @@ def _import_crash(facts: Facts) -> str | None:
     return None
 
 
-def _print_findings(findings: list[Finding], facts: Facts, crashed: str | None) -> None:
+def _print_findings(findings: list[Finding], facts: Facts, crashed: str | None, explain: bool = False) -> None:
     say = common.clean  # facts come from the user's machine and files: secrets masked, control characters escaped
     if not findings:
         typer.echo(f"no known cause found, but importing torch failed: {say(crashed)}" if crashed
@@ -95,7 +111,11 @@ def _print_findings(findings: list[Finding], facts: Facts, crashed: str | None) 
     for i, f in enumerate(findings, 1):
         typer.echo(say(f"{i}. [{f.severity}] {f.cause}: {f.message}"))
         if f.evidence:
-            typer.echo(say("   evidence: " + "; ".join(f"{k}={_short(v)}" for k, v in f.evidence.items())))
+            shown = "; ".join(f"{k}={_short(v)}" for k, v in f.evidence.items())
+            typer.echo(say(f"   evidence ({f.strength}): {shown}"))
+        if explain:
+            for key, source in f.derived_from.items():
+                typer.echo(say(f"   {key} implied by {source}"))
         for cmd in f.fix:
             typer.echo(say(f"   fix: {cmd}"))
     for key, why in sorted(facts.unknown.items()):

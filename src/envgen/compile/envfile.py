@@ -28,8 +28,12 @@ class EnvFile(TypedDict):
 
 def read_environment_yml(path: Path) -> EnvFile:
     """name, channels, conda specs, pip requirements and pip options of a user's environment.yml."""
-    data = parse_yaml(read_text(path, hint="check the path given to --from"), str(path),
-                      hint="fix the file; `conda env export` writes this format")
+    return parse_environment_yml(read_text(path, hint="check the path given to --from"), str(path))
+
+
+def parse_environment_yml(text: str, path: Path | str) -> EnvFile:
+    """`read_environment_yml` of text already read (a file pasted into a report); `path` names it in messages."""
+    data = parse_yaml(text, str(path), hint="fix the file; `conda env export` writes this format")
     if not isinstance(data, dict) or not isinstance(data.get("dependencies", []), list):
         raise BadInput(f"{path}: expected a mapping with a `dependencies:` list",
                        hint="see conda's environment.yml format")
@@ -56,7 +60,7 @@ def read_environment_yml(path: Path) -> EnvFile:
                    find_links=options["find_links"])
 
 
-def _strings(data: dict[Any, Any], key: str, path: Path, allow: frozenset[str] = frozenset()) -> list[Any]:
+def _strings(data: dict[Any, Any], key: str, path: Path | str, allow: frozenset[str] = frozenset()) -> list[Any]:
     """The list under `key` (absent or empty: []); each entry text, or a one-key mapping named in `allow`."""
     value = data.get(key)
     if value is None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from envgen.doctor import rules_env as e
+from envgen.doctor.derive import Derivation, derive
 from envgen.doctor.facts import Facts
-from envgen.doctor.findings import SEVERITY_ORDER, Context, Finding
+from envgen.doctor.findings import Context, Finding
 from envgen.doctor.rules import (
     corrupt_package,
     cpu_build_installed,
     driver_too_old,
     no_gpu_but_cuda_build,
     python_32bit,
+    python_unsupported,
     shadowing_torch_py,
     unsupported_gpu_arch,
     win32_no_package,
@@ -27,21 +29,44 @@ from envgen.matrix.doctor import DoctorData, doctor_data
 
 def diagnose(matrix: Matrix, facts: Facts, data: DoctorData | None = None) -> list[Finding]:
     """Every finding for these facts, most likely cause first."""
+    return diagnosis(matrix, facts, data)[0]
+
+
+def diagnosis(matrix: Matrix, facts: Facts, data: DoctorData | None = None) -> tuple[list[Finding], Derivation]:
+    """Every finding, ranked by the strength of its evidence, then severity, then the vocabulary's order; and the
+    derivation the rules read (the facts completed, each derived fact with its provenance). When the user gave an
+    error and no rule explains it, one `unexplained` finding says what to collect: never "no problems"."""
     data = data or doctor_data(matrix)
     seen = "\n".join(t for t in (facts.error, facts.torch_error) if t)
-    ctx = Context(facts, matrix, data, seen)
+    derivation = derive(matrix, data, facts, seen)
+    ctx = Context(derivation.facts, matrix, data, seen, derivation)
     found: list[Finding] = []
     for rule in all_rules():
         found += rule(ctx)
     order = list(data.causes)
-    found.sort(key=lambda f: (not f.confirmed, SEVERITY_ORDER[f.severity],
-                              order.index(f.cause) if f.cause in order else len(order)))
-    return found
+    found.sort(key=lambda f: (*f.rank, not f.confirmed, order.index(f.cause) if f.cause in order else len(order)))
+    if seen.strip() and not found:
+        found.append(_unexplained(ctx))
+    return found, derivation
+
+
+def _unexplained(ctx: Context) -> Finding:
+    f = ctx.facts
+    collect = ["python -m torch.utils.collect_env"]
+    if f.os != "macos":
+        collect.append("nvidia-smi")
+    collect.append("conda list" if f.install_method != "pip" else "python -m pip list")
+    msg = ("the error you gave matches no cause envgen knows well enough to name; collect the facts "
+           "that decide it and run doctor again with them (--from each output, --error the message): "
+           + "; ".join(f"`{c}`" for c in collect))
+    return Finding("unexplained", "possible", msg, {"error": ctx.seen.strip().splitlines()[-1][:300]}, (),
+                   strength="suggestive", collect=tuple(collect))
 
 
 def all_rules() -> tuple[Callable[[Context], list[Finding]], ...]:
     """Every rule, in the order of the cause vocabulary."""
     return (driver_too_old, no_gpu_but_cuda_build, cpu_build_installed, e.missing_vc_runtime, e.missing_mkl,
-            unsupported_gpu_arch, python_32bit, win32_no_package, shadowing_torch_py, e.mkl_2024_1_ijit,
+            unsupported_gpu_arch, python_32bit, win32_no_package, python_unsupported, shadowing_torch_py,
+            e.mkl_2024_1_ijit,
             e.numpy2_abi, e.mixed_pip_conda, wrong_python_env, e.channel_conflict_vc14, e.cuda_feature_conflict,
             e.mkl_channel_mismatch, e.ld_library_path_conflict, corrupt_package)

@@ -171,7 +171,7 @@ def from_mapping(doc: Any, where: str) -> Facts:
 
 
 _EMPTY = ("", "null", "Null", "NULL", "~")
-_TEXT = {"python", "torch", "torch_build", "channel", "cudatoolkit", "driver_version", "error", "driver_cuda",
+_TEXT = {"python", "torch", "torch_build", "channel", "cudatoolkit", "error", "driver_cuda",
          "cudnn", "torch_error", "torch_location", "python_prefix", "torch_cuda"}
 _LISTS = {"cwd_files", "torch_archs", "shadowing", "corrupt"}
 
@@ -188,16 +188,45 @@ def _convert(key: str, raw: Any, where: str) -> Any:
 
 
 def _platform(raw: Any, here: str) -> str:
-    value = _text(raw, here)
-    if value not in PLATFORMS:
+    """A conda subdir, or what Python's platform module prints ('Linux-5.15.0-x86_64-with-glibc2.35',
+    'Windows-10-10.0.19045-SP0', 'macOS-14.2-arm64-arm-64bit'), read as the subdir it means."""
+    from envgen.doctor.derive import os_family
+
+    value = _text(raw, here).strip()
+    if value in PLATFORMS:
+        return value
+    low = value.lower()
+    family = os_family(value)
+    arm = "arm64" in low or "aarch64" in low
+    guess = {"linux": "linux-aarch64" if arm else "linux-ppc64le" if "ppc64le" in low else "linux-64",
+             "windows": "win-32" if re.search(r"\b(win32|x86|32bit)\b", low) and "64" not in low else "win-64",
+             "macos": "osx-arm64" if arm else "osx-64"}.get(family or "")
+    if guess is None:
         raise BadInput(f"{here}: unknown platform {value!r}", hint="use a conda subdir: " + ", ".join(PLATFORMS))
-    return value
+    return guess
 
 
 def _os(raw: Any, here: str) -> str:
-    value = _text(raw, here).lower()
-    if value not in OSES:
-        raise BadInput(f"{here}: unknown os {value!r}", hint="use one of " + ", ".join(OSES))
+    """The OS as people write it ('Ubuntu 20.04.6 LTS (x86_64)', 'Windows 11', 'macOS 14.2'): kept as written for
+    the derivation stage (which records how it was read); refused only when it names no OS at all."""
+    from envgen.doctor.derive import os_family
+
+    value = _text(raw, here).strip()
+    if os_family(value) is None:
+        raise BadInput(f"{here}: {value!r} names no operating system envgen knows",
+                       hint="write linux, windows or macos (a distribution or version is fine: 'Ubuntu 22.04')")
+    return value.lower() if value.lower() in OSES else value
+
+
+def _driver(raw: Any, here: str) -> str:
+    """A driver version as people write it ('535.104.05', 'R535', '525 series'); refused when it has no driver
+    number at all. Normalised by the derivation stage."""
+    from envgen.doctor.derive import driver_version
+
+    value = _text(raw, here).strip()
+    if driver_version(value)[0] is None:
+        raise BadInput(f"{here}: {value!r} is no NVIDIA driver version",
+                       hint="as nvidia-smi prints it (e.g. 535.104.05), or the branch (R535)")
     return value
 
 
@@ -208,8 +237,14 @@ def _bits(raw: Any, here: str) -> int:
 
 
 def _method(raw: Any, here: str) -> str:
-    value = _text(raw, here).lower()
-    if value not in ("conda", "pip"):
+    """conda or pip, or how people say it ('pip3', 'Conda (pytorch channel)', 'uv pip'): kept for the derivation
+    stage, which reads it; refused when it says neither."""
+    from envgen.doctor.derive import install_method
+
+    value = _text(raw, here).strip()
+    if value.lower() in ("conda", "pip"):
+        return value.lower()
+    if install_method(value) is None:
         raise BadInput(f"{here}: must be conda or pip, got {value!r}", hint="install_method: conda | pip")
     return value
 
@@ -299,7 +334,8 @@ def _text(raw: Any, here: str) -> str:
 
 
 _CONVERTERS = {
-    "platform": _platform, "os": _os, "python_bits": _bits, "install_method": _method, "gpus": _gpus,
+    "platform": _platform, "os": _os, "driver_version": _driver, "python_bits": _bits, "install_method": _method,
+    "gpus": _gpus,
     "packages": _packages, "env": _str_map, "dlls": _bool_map, "libraries": _lib_map,
     "cuda_available": _bool, "unknown": _str_map,
 }

@@ -3,6 +3,7 @@ the user saw) and the `Finding` it returns; the facts every rule reads the same 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,12 +12,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from envgen.doctor.derive import Derivation
 from envgen.doctor.facts import CPU, Facts
 from envgen.matrix import Matrix
 from envgen.matrix.doctor import DoctorData
 from envgen.models import Accel
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "possible": 2}
+STRENGTH_ORDER = {"decisive": 0, "strong": 1, "suggestive": 2}
 TORCH_FAMILY = ("pytorch", "torch", "torchvision", "torchaudio")
 
 
@@ -29,10 +32,22 @@ class Finding:
     evidence: dict[str, Any]
     fix: tuple[str, ...]
     confirmed: bool = False  # the message the user saw matches this cause
+    strength: str = "strong"  # decisive | strong | suggestive: how firmly the evidence settles the cause
+    derived_from: dict[str, str] = field(default_factory=dict)  # evidence key -> provenance of a derived fact
+    collect: tuple[str, ...] = ()  # what to run to settle a `possible` finding
 
     def to_json(self) -> dict[str, Any]:
-        return {"cause": self.cause, "severity": self.severity, "message": self.message,
-                "evidence": self.evidence, "fix": list(self.fix)}
+        out: dict[str, Any] = {"cause": self.cause, "severity": self.severity, "strength": self.strength,
+                               "message": self.message, "evidence": self.evidence, "fix": list(self.fix)}
+        if self.derived_from:
+            out["derived_from"] = dict(self.derived_from)
+        if self.collect:
+            out["collect"] = list(self.collect)
+        return out
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return STRENGTH_ORDER[self.strength], SEVERITY_ORDER[self.severity]
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class Context:
     matrix: Matrix
     data: DoctorData
     seen: str = field(default="")
+    derivation: Derivation | None = None
 
     @property
     def torch(self) -> Version | None:
@@ -50,20 +66,39 @@ class Context:
         """The pattern of `cause` found in what the user saw (error) or what importing torch printed."""
         return self.data.causes[cause].matches(self.seen)
 
-    def finding(self, cause: str, message: str, evidence: dict[str, Any], fix: tuple[str, ...] = (),
-                severity: str | None = None) -> Finding:
-        pattern = self.matched(cause)
-        if pattern:
-            evidence = {**evidence, "error": _excerpt(self.seen, pattern)}
-        sev = severity or self.data.causes[cause].severity
-        if pattern and sev == "warning":
-            sev = "error"
-        return Finding(cause, sev, message, evidence, fix, confirmed=bool(pattern))
+    def stated(self, fact: str) -> str | None:
+        """A fact only an error message states (failed_dll, wanted_torch, ...), or None."""
+        return self.derivation.stated.get(fact) if self.derivation else None
 
-    def possible(self, cause: str, decide: str) -> Finding:
-        """The user's message points at `cause` but the facts cannot confirm it: say what would decide."""
+    def finding(self, cause: str, message: str, evidence: dict[str, Any], fix: tuple[str, ...] = (),
+                severity: str | None = None, strength: str | None = None) -> Finding:
+        """A finding the facts support. Its strength: `strength` when the rule knows it, else the weakest derived
+        fact it rests on (stated facts are strong), raised to decisive when the user's error matches the cause by
+        a strong or decisive pattern as well."""
+        hit = self.data.causes[cause].match(self.seen)
+        if hit:
+            evidence = {**evidence, "error": _excerpt(self.seen, hit[0])}
+        sev = severity or self.data.causes[cause].severity
+        if hit and sev == "warning":
+            sev = "error"
+        derived = {k: d for k in evidence if self.derivation and (d := self.derivation.about(k)) is not None}
+        if hit and strength is None and not set(evidence) - {"error"}:
+            strength = hit[1]  # nothing but the message: as strong as its pattern
+        from_facts = strength or max((d.strength for d in derived.values()), key=STRENGTH_ORDER.__getitem__,
+                                     default="strong")
+        if hit and sev != "possible" and strength is None:  # the facts and the message agree
+            from_facts = "decisive" if STRENGTH_ORDER[hit[1]] <= STRENGTH_ORDER["strong"] else from_facts
+        return Finding(cause, sev, message, evidence, fix, confirmed=bool(hit), strength=from_facts,
+                       derived_from={k: d.source for k, d in derived.items()})
+
+    def possible(self, cause: str, decide: str, collect: tuple[str, ...] = ()) -> Finding:
+        """The user's message points at `cause` but the facts cannot confirm it: say what would decide. As strong
+        as the message's pattern ("no kernel image is available" names its cause; "DLL load failed" does not)."""
         summary = self.data.causes[cause].summary
-        return self.finding(cause, f"possibly: {summary}. To be sure: {decide}", {}, severity="possible")
+        hit = self.data.causes[cause].match(self.seen)
+        found = self.finding(cause, f"possibly: {summary}. To be sure: {decide}", {}, severity="possible",
+                             strength=hit[1] if hit else "suggestive")
+        return dataclasses.replace(found, collect=collect or tuple(re.findall(r"`([^`]+)`", decide)))
 
 
 def _excerpt(text: str, pattern: str) -> str:

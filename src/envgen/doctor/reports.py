@@ -11,8 +11,13 @@ from envgen.doctor.facts import CPU, Facts, Gpu, Package, load_facts_text, norma
 from envgen.errors import BadInput
 from envgen.fileio import read_text
 
-KINDS = ("collect_env", "nvidia-smi", "conda list", "pip list", "pip freeze", "facts")
+KINDS = ("collect_env", "nvidia-smi", "conda list", "pip list", "pip freeze", "environment.yml", "facts")
 TORCH_NAMES = ("torch", "pytorch", "pytorch-cpu", "pytorch-gpu")
+
+
+_CONDA_ROW = re.compile(r"^[A-Za-z0-9_.\-]+\s+\d[\w.+!-]*\s+[\w.+-]+(\s+\[[\w,\s]+\])?(\s+[\w./:-]+)?\s*$")
+# the shell prompt line people paste above a listing: `$ conda list | grep torch`, `(env) PS C:\> conda list`
+_PROMPT = re.compile(r"^(\(.*?\)\s*)?([$%>\u276f#]|PS\s|\S*[>$]\s).*\b(conda|mamba|pip\d?)\s+(list|freeze)")
 
 
 def detect_kind(text: str) -> str | None:
@@ -28,6 +33,12 @@ def detect_kind(text: str) -> str | None:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     if lines and all(re.match(r"^([A-Za-z0-9_.\-\[\],]+\s*(==|===| @ )|-e\s|--)", ln) for ln in lines):
         return "pip freeze"
+    # rows of `conda list` pasted without its header: name, version, build string, [channel]
+    rows = [ln for ln in lines if not _PROMPT.match(ln)]
+    if rows and all(_CONDA_ROW.match(ln) for ln in rows):
+        return "conda list"
+    if re.search(r"^dependencies:", text, re.M):
+        return "environment.yml"
     if re.search(r"^[a-z_]+:", text, re.M):
         return "facts"
     return None
@@ -228,9 +239,9 @@ def parse_conda_list(text: str, where: str = "conda list") -> Facts:
         if m := re.match(r"^# packages in environment at (.+?):?\s*$", line):
             prefix = m.group(1)
             continue
-        if not line.strip() or line.startswith("#"):
+        if not line.strip() or line.startswith("#") or _PROMPT.match(line.strip()):
             continue
-        parts = line.split()
+        parts = re.sub(r"\[[^\]]*\]", " ", line).split()  # `[cpuonly]`: old conda's features column
         if len(parts) < 3:
             continue
         channel = parts[3] if len(parts) > 3 else "defaults"
@@ -366,7 +377,33 @@ def parse_facts(text: str, where: str = "facts") -> Facts:
     return load_facts_text(text, where)
 
 
+def parse_environment_yml(text: str, where: str = "environment.yml") -> Facts:
+    """What an environment.yml asks for, as facts: the versions it pins exactly (`pytorch=2.0.1`,
+    `pytorch::pytorch==2.0.1`, pip `torch==2.0.1+cu118`) as packages with their installer and channel (a
+    `channel::` prefix, else the first channel listed), and the torch entry's install method and channel. Only what
+    the file pins is a fact: a range installs something envgen cannot know."""
+    from envgen.compile.envfile import parse_environment_yml as read
+
+    env = read(text, where)
+    channels = [c for c in env["channels"] if c != "nodefaults"]
+    packages: dict[str, Package] = {}
+    for spec in env["conda"]:
+        m = re.match(r"^(?:([\w./:-]+)::)?([A-Za-z0-9_.\-]+)\s*={1,2}\s*([\w.+!]+)(?:[=\s]+(\S+))?$", spec)
+        if m:
+            channel = m.group(1) or (channels[0] if channels else None)
+            pkg = Package(normalize(m.group(2)), m.group(3), "conda", channel, m.group(4))
+            packages.setdefault(pkg.name, pkg)
+    for line in env["pip"]:
+        m = re.match(r"^([A-Za-z0-9_.\-]+)\s*==\s*([\w.+!]+)\s*$", line)
+        if m:
+            packages.setdefault(normalize(m.group(1)), Package(normalize(m.group(1)), m.group(2), "pip", "pypi"))
+    if not packages:
+        return Facts()
+    return _facts_from_packages(packages)
+
+
 PARSERS = {
     "collect_env": parse_collect_env, "nvidia-smi": parse_nvidia_smi, "conda list": parse_conda_list,
-    "pip list": parse_pip_list, "pip freeze": parse_pip_freeze, "facts": parse_facts,
+    "pip list": parse_pip_list, "pip freeze": parse_pip_freeze, "environment.yml": parse_environment_yml,
+    "facts": parse_facts,
 }

@@ -3,6 +3,7 @@ findings (the environment and package rules are in `rules_env.py`; `diagnose.py`
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -11,6 +12,7 @@ from envgen.doctor import fixes
 from envgen.doctor.detect import choose, gpu_ccs, runs_on, sm_name
 from envgen.doctor.facts import CPU
 from envgen.doctor.findings import Context, Finding, current_accel, torch_cuda
+from envgen.errors import BadInput
 from envgen.matrix import compat
 from envgen.models import Accel, arch_cc
 
@@ -56,48 +58,72 @@ def _ranked_driver_fixes(ctx: Context, cuda: Version, floor: Version) -> tuple[t
 
 
 # --- GPU and driver -----------------------------------------------------------------------------------
+def _runtime_cuda(f: Any) -> tuple[Version | None, str]:
+    """The CUDA runtime torch loads: its build's, or a conda `cudatoolkit` beside it when that is newer (the
+    toolkit's libraries are the ones loaded, so its driver floor is the one that counts)."""
+    cuda = torch_cuda(f)
+    if cuda is None:
+        return None, "torch_cuda"
+    try:
+        toolkit = Version(f.cudatoolkit) if f.cudatoolkit and f.install_method == "conda" else None
+    except InvalidVersion:
+        toolkit = None
+    if toolkit is not None and toolkit > cuda:
+        return Version(f"{toolkit.major}.{toolkit.minor}"), "cudatoolkit"
+    return cuda, "torch_cuda"
+
+
 def driver_too_old(ctx: Context) -> list[Finding]:
     f, m = ctx.facts, ctx.matrix
-    cuda = torch_cuda(f)
-    if cuda is None or not f.driver_version:
+    cuda, runtime_from = _runtime_cuda(f)
+    driver: Version | None = None
+    driver_cuda: Version | None = None
+    try:
+        driver = Version(f.driver_version) if f.driver_version else None
+        driver_cuda = Version(f.driver_cuda) if f.driver_cuda and driver is None else None
+    except InvalidVersion:
+        pass
+    if cuda is None or (driver is None and driver_cuda is None):
         if ctx.matched("driver_too_old"):
             return [ctx.possible("driver_too_old", "the driver version and the torch build's CUDA version "
                                  "(run `nvidia-smi` and `python -c \"import torch; print(torch.version.cuda)\"`)")]
         return []
     os_name = f.os or "linux"
-    try:
-        driver = Version(f.driver_version)
-    except InvalidVersion:
-        return []
     gpus = tuple(compat.gpu(m, g.name, g.compute_capability) for g in f.gpus or ()) or (compat.GpuSpec("GPU"),)
-    verdict = compat.judge(m, compat.Machine(os_name, driver, None, gpus), Accel("cuda", cuda),
+    verdict = compat.judge(m, compat.Machine(os_name, driver, driver_cuda, gpus), Accel("cuda", cuda),
                            tuple(f.torch_archs or _matrix_archs(ctx)))
     floor = verdict.full_floor
     if floor is None or verdict.runs == "full" or verdict.missing:
         return []  # runs fully, or the GPU's missing kernels are the cause (unsupported_gpu_arch says so)
-    evidence = {"torch": f.torch, "torch_cuda": f.torch_cuda, "driver_version": f.driver_version,
+    has = f"driver {f.driver_version}" if driver is not None else f"a driver that runs CUDA up to {f.driver_cuda}"
+    evidence = {"torch": f.torch, "torch_cuda": f.torch_cuda,
+                **({"cudatoolkit": f.cudatoolkit} if runtime_from == "cudatoolkit" else {}),
+                **({"driver_version": f.driver_version} if driver is not None else {"driver_cuda": f.driver_cuda}),
                 "needed_driver": str(floor), "os": os_name}
     cmd, what = _ranked_driver_fixes(ctx, cuda, floor)
+    uses = (f"the cudatoolkit {f.cudatoolkit} beside torch {f.torch} (its libraries are the ones loaded)"
+            if runtime_from == "cudatoolkit" else f"torch {f.torch}")
     if verdict.runs == "minor":
-        msg = (f"torch {f.torch} uses CUDA {cuda}, whose full driver floor is {floor}; driver "
-               f"{f.driver_version} runs it only through minor-version compatibility (>= {verdict.compat_floor}; "
+        msg = (f"{uses} uses CUDA {cuda}, whose full driver floor is {floor}; {has} "
+               f"runs it only through minor-version compatibility (>= {verdict.compat_floor}; "
                f"code that needs PTX JIT fails). To fix: {what}.")
         return [ctx.finding("driver_too_old", msg, evidence, cmd, severity="warning")]
     compat_note = (f" (>= {verdict.compat_floor} through minor-version compatibility)"
                    if verdict.compat_floor and cuda.major >= 11 else "")
-    msg = (f"torch {f.torch} needs an NVIDIA driver >= {floor}{compat_note} for CUDA {cuda}; this driver is "
-           f"{f.driver_version}. To fix, minimal first: {what}.")
+    msg = (f"{uses} needs an NVIDIA driver >= {floor}{compat_note} for CUDA {cuda}; this machine has {has}. "
+           f"To fix, minimal first: {what}.")
     return [ctx.finding("driver_too_old", msg, evidence, cmd)]
 
 
 def no_gpu_but_cuda_build(ctx: Context) -> list[Finding]:
     f = ctx.facts
     cuda = torch_cuda(f)
-    if f.gpus == () and cuda is not None:
+    if f.gpus == () and (cuda is not None or ctx.matched("no_gpu_but_cuda_build")):
         why = f.unknown.get("driver_version") or "no NVIDIA GPU was found"
         cmd = fixes.install(ctx.matrix, f, torch=ctx.torch, accel=Accel("cpu"))
-        msg = (f"torch {f.torch} is a CUDA {cuda} build, but this machine has no usable NVIDIA GPU ({why}); "
-               "torch runs on the CPU only. The CPU build is much smaller.")
+        build = f"torch {f.torch} is a CUDA {cuda} build" if cuda else "the code asks torch for CUDA"
+        msg = (f"{build}, but this machine has no usable NVIDIA GPU ({why}); torch runs on the CPU only: run on "
+               "the CPU (`map_location='cpu'`, `device='cpu'`); the CPU build is much smaller.")
         return [ctx.finding("no_gpu_but_cuda_build", msg, {"torch_cuda": f.torch_cuda, "gpus": []}, cmd)]
     if ctx.matched("no_gpu_but_cuda_build") and f.gpus is None:
         return [ctx.possible("no_gpu_but_cuda_build", "whether an NVIDIA GPU and driver exist (run `nvidia-smi`)")]
@@ -116,6 +142,15 @@ def cpu_build_installed(ctx: Context) -> list[Finding]:
         msg = f"torch {f.torch} is the CPU build, but this machine has an NVIDIA GPU ({names}){why}. Install {what}."
         return [ctx.finding("cpu_build_installed", msg, {"torch": f.torch, "torch_cuda": CPU,
                                                           "gpus": [g.name for g in f.gpus]}, cmd)]
+    if f.torch_cuda == CPU and f.gpus is None and (f.cuda_available is False or ctx.matched("cpu_build_installed")):
+        cmd, what = _best_install(ctx)
+        msg = (f"torch {f.torch or ''} is the CPU build, and CUDA was expected of it. On a machine with an NVIDIA GPU "
+               f"install {what or 'a CUDA build (`envgen detect` picks it)'}.")
+        return [ctx.finding("cpu_build_installed", msg, {"torch": f.torch, "torch_cuda": CPU}, cmd)]
+    if f.torch_cuda == CPU and f.gpus is None and f.os != "macos" and not (f.platform or "").startswith("osx"):
+        how = _derived(ctx, "torch_cuda")
+        return [ctx.possible("cpu_build_installed", f"whether this machine has an NVIDIA GPU (run `nvidia-smi`): "
+                             f"torch {f.torch or ''} is the CPU build" + (f" ({how})" if how else ""))]
     if ctx.matched("cpu_build_installed"):
         if f.torch_cuda == CPU:
             cmd, what = _best_install(ctx)
@@ -130,6 +165,18 @@ def unsupported_gpu_arch(ctx: Context) -> list[Finding]:
     f, m = ctx.facts, ctx.matrix
     ccs = gpu_ccs(m, f)
     archs = f.torch_archs or _matrix_archs(ctx)
+    low = ctx.stated("min_cc")  # "The minimum cuda capability supported by this library is 3.7"
+    if ccs and low and not archs:
+        try:
+            below = [(n, cc) for n, cc in ccs if cc < Version(low)]
+        except InvalidVersion:
+            below = []
+        if below:
+            return _arch_finding(ctx, below, (f"sm_{low.replace('.', '')}",))
+    if ccs and not archs and ctx.torch is None:
+        oldest = _no_build_runs(ctx, ccs)
+        if oldest:
+            return oldest
     if not ccs or not archs or (torch_cuda(f) is None and not f.torch_archs):
         if ctx.matched("unsupported_gpu_arch"):
             return [ctx.possible("unsupported_gpu_arch", "the GPU's compute capability (run `nvidia-smi "
@@ -139,14 +186,70 @@ def unsupported_gpu_arch(ctx: Context) -> list[Finding]:
     lacking = [(name, cc) for name, cc in ccs if not runs_on(cc, archs)]
     if not lacking:
         return []
+    return _arch_finding(ctx, lacking, archs)
+
+
+def _arch_finding(ctx: Context, lacking: list[tuple[str, Version]], archs: tuple[str, ...]) -> list[Finding]:
+    f = ctx.facts
     cmd, what = _best_install(ctx, same_torch=False)
     gpus = ", ".join(f"{n} ({sm_name(cc)}, compute capability {cc})" for n, cc in lacking)
     carried = ", ".join(a for a in archs if arch_cc(a))
+    if cmd:
+        then = f"Install {what}, whose build carries it."
+    else:
+        cc = min(cc for _, cc in lacking)
+        then = (f"No published build that runs here carries compute capability {cc}: build torch from source for "
+                f"it (`envgen build-env --arch {cc}` writes the environment and the checklist, and says which "
+                "CUDA can still compile for it), or use a newer GPU.")
+        cmd = (f"envgen build-env --torch {ctx.torch} --arch {cc} -o torch-build",) if ctx.torch else ()
     msg = (f"torch {f.torch} carries kernels for {carried}, none of which runs on {gpus} "
-           f"(\"no kernel image is available\"). Install {what}, whose build carries it.")
+           f"(\"no kernel image is available\"). {then}")
     evidence = {"torch": f.torch, "torch_archs": list(archs), "gpus": [n for n, _ in lacking],
                 "compute_capability": [str(cc) for _, cc in lacking]}
     return [ctx.finding("unsupported_gpu_arch", msg, evidence, cmd)]
+
+
+def _no_build_runs(ctx: Context, ccs: list[tuple[str, Version]]) -> list[Finding]:
+    """GPUs no published CUDA build of any release carries kernels for (on this platform, when known); or, where
+    only old releases do, a warning naming the newest that does."""
+    platform = ctx.facts.platform
+    per_release = {rel.torch: {a for tag, facts in rel.accel.items() if tag.startswith("cu")
+                               and (platform is None or any(b.accel.tag == tag and platform in b.platforms
+                                                            for b in rel.builds)) for a in facts.archs}
+                   for rel in ctx.matrix.releases}
+    archs = set().union(*per_release.values()) if per_release else set()
+    if not archs and platform is not None:
+        names = ", ".join(n for n, _ in ccs)
+        msg = (f"no CUDA build of torch has ever been published for {platform}: prebuilt torch runs on the CPU here "
+               f"and leaves {names} unused. Only torch built from source can use it (`envgen build-env`), where "
+               "the toolkit still compiles for its architecture.")
+        return [ctx.finding("unsupported_gpu_arch", msg, {"platform": platform, "gpus": [n for n, _ in ccs]}, (),
+                            severity="error" if ctx.seen else "warning")]
+    lacking = [(n, cc) for n, cc in ccs if archs and not runs_on(cc, tuple(archs))]
+    if not lacking:
+        newest = max(per_release)
+        old = []
+        for name, cc in ccs:
+            last = max((t for t, a in per_release.items() if a and runs_on(cc, tuple(a))), default=None)
+            if last is not None and last.major < newest.major:
+                old.append(f"{name} (compute capability {cc}): the newest torch with kernels for it is {last}")
+        if not old:
+            return []
+        msg = ("; ".join(old) + f". Every later release (up to {newest}) carries no kernels for it: pin that release, "
+               "build torch from source for it (`envgen build-env`), or use a newer GPU.")
+        return [ctx.finding("unsupported_gpu_arch", msg, {"gpus": [n for n, _ in ccs]}, (),
+                            severity="error" if ctx.seen else "warning")]
+    found = _arch_finding(ctx, lacking, tuple(sorted(archs, key=lambda a: (len(a), a))))
+    f = found[0]
+    names = ", ".join(f"{n} (compute capability {cc})" for n, cc in lacking)
+    msg = (f"no published torch build carries kernels for {names}: every CUDA build envgen knows needs a newer GPU. "
+           + f.message.split(". ", 1)[1] if ". " in f.message else f.message)
+    return [dataclasses.replace(f, message=msg, severity="error" if ctx.seen else "warning")]
+
+
+def _derived(ctx: Context, fact: str) -> str | None:
+    d = ctx.derivation.about(fact) if ctx.derivation else None
+    return d.source if d else None
 
 
 def _matrix_archs(ctx: Context) -> tuple[str, ...]:
@@ -166,10 +269,33 @@ def python_32bit(ctx: Context) -> list[Finding]:
         msg = (f"Python {f.python or ''} is a 32-bit interpreter; PyTorch publishes 64-bit binaries only. "
                "Install a 64-bit Python and create the environment with it.")
         return [ctx.finding("python_32bit", msg, {"python_bits": 32, "platform": f.platform}, cmd)]
-    if ctx.matched("python_32bit") and f.python_bits is None:
+    if ctx.matched("python_32bit") and f.python_bits is None and f.os in (None, "windows"):
+        stub = ctx.stated("available_torch") or ""
+        if stub.startswith("0.1.2") and f.python and _supported_on_win64(ctx):
+            msg = (f"pip sees only torch's 0.1.2 placeholder, yet torch has 64-bit Windows wheels for Python "
+                   f"{f.python}: this Python is 32-bit. Install a 64-bit Python and create the environment with it.")
+            return [ctx.finding("python_32bit", msg, {"python": f.python, "available_torch": stub},
+                                fixes.templates(ctx.data, "python_32bit", dataclasses.replace(f, os="windows"),
+                                                python=fixes.python_minor(f)))]
         return [ctx.possible("python_32bit", "the interpreter's bitness (run `python -c \"import struct; "
                              "print(struct.calcsize('P') * 8)\"`)")]
     return []
+
+
+def _supported_on_win64(ctx: Context) -> bool:
+    """Whether the torch the pip error asks for (any, when unpinned) has win-64 wheels for this Python."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from envgen.models import PyVer
+
+    wanted = (ctx.stated("wanted_torch") or "torch")[len("torch"):].split("+", 1)[0].lstrip("=")
+    try:
+        py = PyVer.parse(ctx.facts.python or "")
+        spec = SpecifierSet(f"=={wanted}" if wanted and wanted[0].isdigit() else wanted)
+    except (BadInput, InvalidSpecifier):
+        return False
+    return any(b.torch in spec and py.version in {p.version for p in b.python.get("win-64", ())}
+               for b in ctx.matrix.builds(platform="win-64", installer="pip"))
 
 
 def win32_no_package(ctx: Context) -> list[Finding]:
@@ -243,3 +369,52 @@ def corrupt_package(ctx: Context) -> list[Finding]:
         msg = "the error says a package download or install is damaged; clear the cache and reinstall."
         return [ctx.finding("corrupt_package", msg, {}, cmd)]
     return []
+
+
+# --- pip finds no torch for this Python ---------------------------------------------------------------------
+def python_unsupported(ctx: Context) -> list[Finding]:
+    """pip's "No matching distribution found for torch==X" / "(from versions: none)" with a Python that no release
+    (of those asked for) has wheels for on this platform: too new for the release, or too old."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from envgen.models import PyVer
+
+    f, m = ctx.facts, ctx.matrix
+    wanted = ctx.stated("wanted_torch")
+    if wanted is None and ctx.stated("available_torch") is None:
+        return []
+    if f.python_bits == 32 or f.platform == "win-32":
+        return []  # python_32bit / win32_no_package say why
+    if not f.python:
+        if ctx.matched("python_unsupported"):
+            return [ctx.possible("python_unsupported", "the Python version and platform (run `python -VV`)")]
+        return []
+    try:
+        py = PyVer.parse(f.python)
+        rest = (wanted or "torch")[len("torch"):].split("+", 1)[0]  # a local tag names an index, not a release
+        spec = SpecifierSet(rest)
+    except (BadInput, InvalidSpecifier):
+        return []
+    platform = fixes.fix_platform(f) or "linux-64"
+    pythons: dict[Version, set[Version]] = {}
+    for b in m.builds(platform=platform, installer="pip"):
+        pythons.setdefault(b.torch, set()).update(p.version for p in b.python.get(platform, ()))
+    asked = {t: ps for t, ps in pythons.items() if t in spec or not spec}
+    if not asked or any(py.version in ps for ps in asked.values()):
+        return []
+    newest = max(asked)
+    have = sorted(pythons[newest])
+    runs = sorted((t for t, ps in pythons.items() if py.version in ps), reverse=True)
+    what = f"torch {spec}" if spec else "any torch release"
+    msg = (f"pip finds no {what} for Python {py.version} on {platform}: PyPI has no wheel for that Python "
+           f"(torch {newest} has wheels for Python {', '.join(str(v) for v in have)}). ")
+    cmd: tuple[str, ...] = ()
+    if have:
+        closest = min(have, key=lambda v: abs(v.minor - py.version.minor) if v.major == py.version.major else 99)
+        msg += f"Use Python {closest} for torch {newest}"
+        cmd = (f"conda create -n torch{newest} python={closest}", f"uv venv --python {closest}")
+    if runs:
+        msg += f"{'; or ' if have else ''}install torch {runs[0]}, the newest with wheels for Python {py.version}"
+        cmd += fixes.install(m, f, torch=runs[0])
+    evidence = {"python": f.python, "platform": platform, "wanted_torch": wanted or "torch"}
+    return [ctx.finding("python_unsupported", msg + ".", evidence, cmd)]

@@ -35,6 +35,12 @@ def missing_vc_runtime(ctx: Context) -> list[Finding]:
                "redistributable (x64). Install it, then open a new terminal.")
         return [ctx.finding("missing_vc_runtime", msg, {"dlls": dict.fromkeys(missing, False), "os": "windows"},
                             fixes.templates(ctx.data, "missing_vc_runtime", f))]
+    failed = ctx.stated("failed_dll")
+    if failed and not any(d.name.lower() == failed.lower() and d.cause != "missing_vc_runtime" for d in ctx.data.dlls):
+        msg = (f"{failed} (or a DLL it needs) failed to load: torch's own DLLs need the Microsoft Visual C++ "
+               "2015-2022 redistributable (x64), the usual missing dependency. Install it, then open a new terminal.")
+        return [ctx.finding("missing_vc_runtime", msg, {"failed_dll": failed}, fixes.templates(
+            ctx.data, "missing_vc_runtime", _as_windows(f)), strength="strong")]
     if ctx.matched("missing_vc_runtime") and not ctx.facts.dlls:
         if ctx.data.strong("missing_vc_runtime", ctx.seen):
             msg = "the error names a Visual C++ runtime DLL; install the Visual C++ 2015-2022 redistributable (x64)."
@@ -56,9 +62,13 @@ def missing_mkl(ctx: Context) -> list[Finding]:
     missing = _missing_dlls(ctx, "missing_mkl") if _windows(f) is not False else []
     conda_torch = f.package("pytorch")
     absent = (f.install_method == "conda" and f.channel in ctx.data.mkl_channels and f.packages is not None
-              and conda_torch is not None and f.package("mkl") is None and "cpu" not in (f.platform or "")
+              and conda_torch is not None and f.package("mkl") is None and f.package("python") is not None
+              and "cpu" not in (f.platform or "")
               and not (f.platform or "").endswith(("arm64", "aarch64")))
     strong = ctx.data.strong("missing_mkl", ctx.seen)
+    failed = ctx.stated("failed_dll")
+    if failed and any(d.name.lower() == failed.lower() and d.cause == "missing_mkl" for d in ctx.data.dlls):
+        missing = [*missing, failed] if failed not in missing else missing
     if not (missing or absent or strong):
         if ctx.matched("missing_mkl") and not f.dlls:
             return [ctx.possible("missing_mkl", "whether libiomp5md.dll is in torch\\lib or the environment's "
@@ -134,7 +144,15 @@ def mixed_pip_conda(ctx: Context) -> list[Finding]:
         cmd = fixes.templates(ctx.data, "mixed_pip_conda", f) + fixes.install(
             ctx.matrix, f, torch=ctx.torch, accel=current_accel(f), installer="conda")
         return [ctx.finding("mixed_pip_conda", msg, {"packages": {p.name: f"{p.version} ({p.installer})"
-                                                                  for p in family}}, cmd)]
+                                                                  for p in family}}, cmd, strength="decisive")]
+    conda_env = f.install_method == "conda" or (f.install_method is None and bool((f.env or {}).get("CONDA_PREFIX")))
+    if conda_env and f.torch and re.search(r"\+(cu\d+|cpu|rocm)", f.torch) and "pip" not in by_installer:
+        msg = (f"torch {f.torch} carries a pip wheel's local version tag, but this is a conda environment: pip "
+               "installed torch over the conda package (often a `pip install` of something that depends on torch). "
+               "Remove the pip copy and reinstall with conda, or pin torch in what pip installs.")
+        cmd = fixes.templates(ctx.data, "mixed_pip_conda", f) + fixes.install(
+            ctx.matrix, f, torch=ctx.torch, accel=current_accel(f), installer="conda")
+        return [ctx.finding("mixed_pip_conda", msg, {"torch": f.torch, "install_method": "conda"}, cmd)]
     if ctx.matched("mixed_pip_conda"):
         return [ctx.possible("mixed_pip_conda", "which packages came from pip in a conda environment (run "
                              "`conda list` and look for the pypi channel)")]
@@ -207,7 +225,8 @@ def mkl_channel_mismatch(ctx: Context) -> list[Finding]:
     msg = (f"mkl {mkl.version} comes from {source}, but torch {f.torch} from the {f.channel} channel was built "
            f"against mkl from {expected}. Reinstall mkl and intel-openmp from {expected}.")
     return [ctx.finding("mkl_channel_mismatch", msg, {"channel": f.channel, "packages": {
-        "mkl": f"{mkl.version} ({mkl.installer}, {mkl.channel})"}}, _mkl_fix(ctx, pip_first=mkl.installer == "pip"))]
+        "mkl": f"{mkl.version} ({mkl.installer}, {mkl.channel})"}}, _mkl_fix(ctx, pip_first=mkl.installer == "pip"),
+        strength="decisive")]
 
 
 def ld_library_path_conflict(ctx: Context) -> list[Finding]:
@@ -216,6 +235,20 @@ def ld_library_path_conflict(ctx: Context) -> list[Finding]:
     var = "PATH" if windows else "LD_LIBRARY_PATH"
     value = (f.env or {}).get(var)
     has_torch = f.torch is not None or f.package("torch", "pytorch") is not None
+    if not value and windows is not True:
+        outside = _outside_library(ctx)
+        if outside is not None:
+            folder, lib = outside
+            msg = (f"{lib} was loaded from {folder}, outside the environment torch is installed in: "
+                   "LD_LIBRARY_PATH (or the system's library configuration) puts that folder ahead of the "
+                   "libraries torch ships with, and its version does not match. Remove it from LD_LIBRARY_PATH.")
+            return [ctx.finding("ld_library_path_conflict", msg, {"error_library": f"{folder}/{lib}"},
+                                ("echo \"$LD_LIBRARY_PATH\"", f"export LD_LIBRARY_PATH=<the same without {folder}>"),
+                                severity="error")]
+    if not value and ctx.matched("ld_library_path_conflict"):
+        var_cmd = "echo %PATH%" if windows else "echo $LD_LIBRARY_PATH"
+        return [ctx.possible("ld_library_path_conflict", f"which folders {var} lists (run `{var_cmd}`) and "
+                             "whether one holds CUDA, MKL or torch libraries of another version")]
     if not value or not (has_torch or ctx.matched("ld_library_path_conflict")):
         return []
     sep = ";" if windows else ":"
@@ -229,8 +262,35 @@ def ld_library_path_conflict(ctx: Context) -> list[Finding]:
     evidence: dict[str, Any] = {"env": {var: value}}
     if f.libraries:
         evidence["libraries"] = {e: list(f.libraries[e]) for e in flagged if e in f.libraries}
+    named = _library_named(ctx)
+    pointed = named is not None and (any(named.split(".so")[0] in lib for e in flagged for lib in (f.libraries or {})
+                                         .get(e, ())) or ctx.matched("ld_library_path_conflict") is not None)
+    if named:
+        evidence["error_library"] = named
     return [ctx.finding("ld_library_path_conflict", msg, evidence,
-                        fixes.templates(ctx.data, "ld_library_path_conflict", f, value=kept))]
+                        fixes.templates(ctx.data, "ld_library_path_conflict", f, value=kept),
+                        severity="error" if pointed else None, strength="decisive" if pointed else None)]
+
+
+_ENV_DIRS = re.compile(r"site-packages|dist-packages|/envs/|conda|mamba|miniforge|/\.venv|/venv", re.IGNORECASE)
+
+
+def _outside_library(ctx: Context) -> tuple[str, str] | None:
+    """(folder, library) of a CUDA/MKL library an error shows loaded from outside any environment (a system MKL
+    under /opt/intel, a CUDA toolkit under /usr/local/cuda): what LD_LIBRARY_PATH put first."""
+    for m in re.finditer(r"(/[^\s:'\"]+)/(lib(?:mkl|cu|nv|nccl|iomp)[\w.+-]*\.so[.\d]*)\b", ctx.seen or ""):
+        folder = m.group(1)
+        if not _ENV_DIRS.search(folder):
+            return folder, m.group(2)
+    return None
+
+
+def _library_named(ctx: Context) -> str | None:
+    """The CUDA/MKL library an error names (a missing one, or the one an undefined symbol was looked up from)."""
+    if lib := ctx.stated("missing_library"):
+        return lib
+    m = re.search(r"(lib(?:cu|nv|mkl|nccl|iomp)[\w.+-]*?\.so[.\d]*)", ctx.seen or "")
+    return m.group(1) if m else None
 
 
 def _conflicts(ctx: Context, entry: str, windows: bool) -> bool:

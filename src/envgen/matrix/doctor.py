@@ -1,4 +1,5 @@
-"""Loading `matrices/doctor.yaml`: causes, error-message patterns, DLLs, library globs and plain fixes."""
+"""Loading `matrices/doctor.yaml`: causes, error-message signatures (each with the strength of what it says
+about its cause), facts that error messages state (`extract`), DLLs, library globs and plain fixes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from envgen.errors import MatrixError
 FILE = "doctor.yaml"
 SEVERITIES = ("error", "warning", "possible")
 FIX_KEYS = ("any", "linux", "macos", "windows", "conda", "pip")
+STRENGTHS = ("decisive", "strong", "suggestive")  # strongest first
+# what an `extract` row may state: facts of the facts format, and facts only an error message states
+EXTRACT_FACTS = ("driver_cuda", "driver_version", "gpu", "torch_archs", "os", "platform", "python_bits", "torch_cuda",
+                 "install_method", "python",
+                 "torch", "failed_dll", "wanted_torch", "available_torch", "min_cc", "missing_library")
 DLL_PLACES = ("system", "path", "prefix", "torch")
 
 
@@ -22,15 +28,33 @@ class Cause:
     summary: str
     patterns: tuple[re.Pattern[str], ...]
     sources: tuple[str, ...]
+    strengths: tuple[str, ...] = ()  # per pattern: decisive | strong | suggestive
 
     def matches(self, text: str | None) -> str | None:
-        """The first pattern found in `text` (as written in the data), or None."""
+        """The strongest pattern found in `text` (as written in the data), or None."""
+        found = self.match(text)
+        return found[0] if found else None
+
+    def match(self, text: str | None) -> tuple[str, str] | None:
+        """(pattern, strength) of the strongest pattern found in `text`, or None."""
         if not text:
             return None
-        for pattern in self.patterns:
-            if pattern.search(text):
-                return pattern.pattern
-        return None
+        hits = [(p.pattern, self.strength(i)) for i, p in enumerate(self.patterns) if p.search(text)]
+        return min(hits, key=lambda h: STRENGTHS.index(h[1])) if hits else None
+
+    def strength(self, i: int) -> str:
+        return self.strengths[i] if i < len(self.strengths) else "strong"
+
+
+@dataclass(frozen=True, slots=True)
+class Extract:
+    """A fact an error message states: `pattern`'s named groups give the value (or `value` is the fact)."""
+
+    fact: str
+    pattern: re.Pattern[str]
+    value: str | None
+    strength: str
+    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +73,7 @@ class DoctorData:
     libraries: dict[str, tuple[str, ...]]  # kind (cuda, mkl) -> file globs
     fixes: dict[str, dict[str, tuple[str, ...]]]  # cause -> os|installer|any -> command templates
     mkl_channels: dict[str, str]  # channel of the conda pytorch -> channel its MKL must come from
+    extract: tuple[Extract, ...] = ()
 
     def strong(self, cause: str, text: str | None) -> bool:
         """True when `text` matches a pattern of `cause` that no other cause shares ("DLL load failed" is
@@ -91,7 +116,7 @@ def load_doctor_data(matrix_dir: str | Path, known_sources: set[str] | None = No
 def _build(doc: dict[str, Any], problems: list[str], known: set[str] | None) -> DoctorData:
     where = f"matrices/{FILE}"
     for key in doc:
-        if key not in ("causes", "dlls", "env_vars", "libraries", "fixes", "mkl_channels"):
+        if key not in ("causes", "dlls", "env_vars", "libraries", "fixes", "mkl_channels", "extract"):
             problems.append(f"{where}: {key}: unknown section")
 
     def sources(given: Any, at: str) -> tuple[str, ...]:
@@ -110,14 +135,21 @@ def _build(doc: dict[str, Any], problems: list[str], known: set[str] | None) -> 
         severity = row.get("severity", "")
         if severity not in SEVERITIES:
             problems.append(f"{where}: {at}.severity: must be one of {', '.join(SEVERITIES)}, got {severity!r}")
-        patterns = []
-        for i, text in enumerate(row.get("patterns") or ()):
-            try:
-                patterns.append(re.compile(str(text), re.IGNORECASE | re.MULTILINE))
-            except re.error as exc:
-                problems.append(f"{where}: {at}.patterns[{i}]: not a regular expression: {exc}")
+        patterns, strengths = [], []
+        for i, item in enumerate(row.get("patterns") or ()):
+            text, strength = (item.get("re"), item.get("strength", "strong")) if isinstance(item, dict) \
+                else (item, "strong")
+            if isinstance(item, dict) and item.get("source") is not None:
+                sources(item.get("source"), f"{at}.patterns[{i}]")
+            if strength not in STRENGTHS:
+                problems.append(f"{where}: {at}.patterns[{i}].strength: one of {', '.join(STRENGTHS)}, "
+                                f"got {strength!r}")
+            compiled = _compile(text, f"{where}: {at}.patterns[{i}]", problems)
+            if compiled is not None:
+                patterns.append(compiled)
+                strengths.append(strength)
         causes[code] = Cause(code, severity, str(row.get("summary", "")), tuple(patterns),
-                             sources(row.get("source"), at))
+                             sources(row.get("source"), at), tuple(strengths))
     dlls = []
     for i, row in enumerate(doc.get("dlls") or ()):
         at = f"dlls[{i}]"
@@ -142,7 +174,32 @@ def _build(doc: dict[str, Any], problems: list[str], known: set[str] | None) -> 
     for i, row in enumerate(doc.get("mkl_channels") or ()):
         sources(row.get("source"), f"mkl_channels[{i}]")
         mkl_channels[str(row.get("torch_channel"))] = str(row.get("mkl_channel"))
-    return DoctorData(causes, tuple(dlls), env_vars, libraries, fixes, mkl_channels)
+    extract = []
+    for i, row in enumerate(doc.get("extract") or ()):
+        at = f"extract[{i}]"
+        fact, strength = row.get("fact"), row.get("strength", "strong")
+        if fact not in EXTRACT_FACTS:
+            problems.append(f"{where}: {at}.fact: one of {', '.join(EXTRACT_FACTS)}, got {fact!r}")
+        if strength not in STRENGTHS:
+            problems.append(f"{where}: {at}.strength: one of {', '.join(STRENGTHS)}, got {strength!r}")
+        compiled = _compile(row.get("re"), f"{where}: {at}.re", problems)
+        if compiled is not None and row.get("value") is None and not compiled.groupindex:
+            problems.append(f"{where}: {at}: needs `value:` or named groups in `re:`")
+        if compiled is not None:
+            extract.append(Extract(str(fact), compiled, None if row.get("value") is None else str(row["value"]),
+                                   str(strength), sources(row.get("source"), at)))
+    return DoctorData(causes, tuple(dlls), env_vars, libraries, fixes, mkl_channels, tuple(extract))
+
+
+def _compile(text: Any, at: str, problems: list[str]) -> re.Pattern[str] | None:
+    if not isinstance(text, str) or not text:
+        problems.append(f"{at}: expected a regular expression")
+        return None
+    try:
+        return re.compile(text, re.IGNORECASE | re.MULTILINE)
+    except re.error as exc:
+        problems.append(f"{at}: not a regular expression: {exc}")
+        return None
 
 
 _CACHE: dict[str, DoctorData] = {}
