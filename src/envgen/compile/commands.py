@@ -52,6 +52,8 @@ def _pin_json(pin: Pin) -> dict[str, Any]:
         data["url"] = pin.url
     if pin.pip:
         data["installer"] = "pip"
+    if pin.yanked:
+        data["yanked"] = pin.yanked
     return data
 
 

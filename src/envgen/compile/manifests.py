@@ -86,7 +86,7 @@ def _env_body(stack: Stack, name: str | None) -> str:
     for pin in stack.conda_pins():
         lines.append(f"  - {_yaml_scalar(pin.conda_spec())}" + _why(pin))
     if stack.pip_pins():
-        lines += ["  - pip", "  - pip:"] + [f"    - {_yaml_scalar(p.pip_spec())}" for p in stack.pip_pins()]
+        lines += ["  - pip", "  - pip:"] + [f"    - {_yaml_scalar(p.pip_spec())}" + _why(p) for p in stack.pip_pins()]
     return "\n".join(lines) + "\n"
 
 
@@ -95,6 +95,8 @@ def default_env_name(stack: Stack) -> str:
 
 
 def _why(pin: Pin) -> str:
+    if pin.yanked:
+        return f"  # yanked on PyPI: {pin.yanked} (installed because it is pinned with ==)"
     if pin.role in ("pin", "require", "selector", "extra"):
         return f"  # {pin.why}" if pin.why else ""
     return ""

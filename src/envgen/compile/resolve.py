@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from packaging.version import Version
 
+from envgen.compile import wheels
 from envgen.compile.candidates import candidate_builds
 from envgen.compile.refusal import refuse
 from envgen.compile.stack import DEFAULT_COMPANIONS, ROLES, Pin, Request, Stack
@@ -41,6 +43,31 @@ def resolve_one(matrix: Matrix, request: Request) -> Stack:
     return _stack(matrix, request, build, notes)
 
 
+def _fit(matrix: Matrix, request: Request, build: Build) -> tuple[PyVer, ...]:
+    """The build's Pythons for which every package of the command has a wheel."""
+    release = matrix.release(build.torch)
+    assert release is not None
+    return wheels.fitting(matrix.route_for(build), build, request, release, request.platform, _pypi_url(matrix))
+
+
+def _missing(matrix: Matrix, request: Request, build: Build, python: PyVer) -> list[str]:
+    release = matrix.release(build.torch)
+    assert release is not None
+    return wheels.missing(matrix.route_for(build), build, request, release, request.platform, python,
+                          _pypi_url(matrix))
+
+
+def _pypi_url(matrix: Matrix) -> str:
+    channel = matrix.channels.get("pypi")
+    return channel.url if channel else ""
+
+
+def _installs(matrix: Matrix, request: Request, build: Build) -> bool:
+    """A wheel of every package for the requested Python (or for one of the build's, when none is asked)."""
+    fit = _fit(matrix, request, build)
+    return request.python in fit if request.python is not None else bool(fit)
+
+
 def _choose(matrix: Matrix, request: Request, candidates: list[Build]) -> tuple[Build, list[str]]:
     notes: list[str] = list(request.notes)
     newest = max(b.torch for b in candidates)
@@ -53,7 +80,12 @@ def _choose(matrix: Matrix, request: Request, candidates: list[Build]) -> tuple[
         pool = [b for b in official if b.accel == accel]
         notes.append(f"no variant given: chose {accel.describe()}, the newest this release builds for "
                      f"{request.platform} via {request.installer} (pass --cpu or --cuda X to choose)")
-    return pool[0], notes
+    installs = [b for b in pool if _installs(matrix, request, b)]
+    if installs and installs[0] is not pool[0]:
+        first = pool[0]
+        notes.append(f"chose the {installs[0].route} route: the {first.route} command has no wheel of every "
+                     f"package for {request.platform}" + (f" Python {request.python}" if request.python else ""))
+    return (installs or pool)[0], notes
 
 
 def _accel_rank(accel: Accel) -> tuple[int, Version]:
@@ -65,12 +97,10 @@ def _stack(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> 
     release = matrix.release(build.torch)
     assert release is not None
     route = matrix.route_for(build)
-    pythons = build.python.get(request.platform, ())
-    python = request.python or _newest_python(pythons)
-    if request.python is None:
-        notes.append(f"no Python given: chose {python}, the newest with binaries for this build")
+    python = _python(matrix, request, build, notes)
     ctx = template_context(build, release, python, request.platform)
-    packages = _packages(route, build, release, request, ctx, notes)
+    packages = _with_yanks(_packages(route, build, release, request, ctx, notes),
+                           wheels.yanked(route, build, request, release, _pypi_url(matrix)))
     constraints = tuple(_constraint_pins(matrix, build, request.platform, python, route.installer))
     channels = _channels(route, build, constraints)
     facts = release.accel.get(build.accel.tag)
@@ -79,7 +109,9 @@ def _stack(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> 
     if facts is not None:
         cudnn = facts.cudnn.get(os_name) or facts.cudnn.get("default")
     floor = matrix.driver_floor(build.accel.cuda, os_name) if build.accel.cuda else None
-    notes += list(build.notes) + _constraint_notes(constraints, route.installer)
+    notes += list(build.notes) + _release_notes(release, packages)
+    notes += [wheels.yank_note(p.name, p.version, p.yanked, str(release.torch)) for p in packages if p.yanked]
+    notes += _constraint_notes(constraints, route.installer)
     return Stack(
         request=request, release=release, build=build, route=route, installer=route.installer,
         platform=request.platform, python=python, accel=build.accel, packages=packages, constraints=constraints,
@@ -88,6 +120,62 @@ def _stack(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> 
         extra_index_urls=tuple(u.format(**ctx) for u in route.extra_index_urls),
         find_links=tuple(u.format(**ctx) for u in route.find_links),
         cudnn=cudnn, archs=facts.archs if facts else (), driver_floor=floor, notes=tuple(notes))
+
+
+def _python(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> PyVer:
+    """The requested Python, or the newest for which every package of the command has a wheel; a refusal
+    naming the nearest that install when there is none."""
+    fit = _fit(matrix, request, build)
+    if request.python is not None and request.python in fit:
+        return request.python
+    if request.python is None and fit:
+        python = _newest_python(fit)
+        newest = _newest_python(build.python.get(request.platform, ()))
+        gone = _missing(matrix, request, build, newest)
+        why = "" if python == newest else (f" ({' and '.join(gone)} {'has' if len(gone) == 1 else 'have'} no wheel "
+                                           f"on PyPI for Python {newest})")
+        notes.append(f"no Python given: chose {python}, the newest with binaries for this build{why}")
+        return python
+    raise _no_wheel(matrix, request, build)
+
+
+def _no_wheel(matrix: Matrix, request: Request, build: Build) -> Refusal:
+    """A companion has no wheel for this Python: the nearest Pythons, routes and companion sets that install."""
+    asked = request.python or _newest_python(build.python.get(request.platform, ()))
+    gone = _missing(matrix, request, build, asked)
+    where = f"{request.platform} Python {asked}" if request.python else request.platform
+    message = (f"{' and '.join(gone)} {'has' if len(gone) == 1 else 'have'} no wheel on PyPI for {where}: "
+               f"the pip command for torch {build.torch} would fail")
+    alternatives = [f"Python {p}" for p in _nearest(_fit(matrix, request, build), asked)]
+    family = matrix.routes[build.route].family
+    for other in candidate_builds(matrix, dataclasses.replace(request, family=None)):
+        other_family = matrix.routes[other.route].family
+        if (other.torch, other.accel) == (build.torch, build.accel) and other_family != family \
+                and _installs(matrix, request, other):
+            alternatives.append(f"--channel {other_family}")
+    left_out = [g.split()[0] for g in gone]
+    keep = [r for r in request.companions if r not in left_out]
+    alternatives.append(f"--with '{','.join(keep)}' (leave {', '.join(left_out)} out)")
+    return Refusal(message, alternatives=tuple(dict.fromkeys(alternatives)), context={"request": request.describe()})
+
+
+def _nearest(pythons: tuple[PyVer, ...], wanted: PyVer) -> list[PyVer]:
+    def distance(p: PyVer) -> tuple[int, bool]:
+        return (abs(p.version.minor - wanted.version.minor) + 10 * abs(p.version.major - wanted.version.major),
+                p.freethreaded != wanted.freethreaded)
+    return sorted(pythons, key=distance)[:3]
+
+
+def _with_yanks(pins: tuple[Pin, ...], yanked: dict[str, str]) -> tuple[Pin, ...]:
+    return tuple(dataclasses.replace(p, yanked=yanked[p.role], why=f"{p.why}; yanked on PyPI: {yanked[p.role]}")
+                 if p.role in yanked else p for p in pins)
+
+
+def _release_notes(release: Release, packages: tuple[Pin, ...]) -> list[str]:
+    """The release's notes that name a companion this command pins (e.g. a version the official page names that
+    PyPI never published)."""
+    names = {p.name for p in packages if p.role in ROLES[1:]}
+    return [n for n in release.notes if any(re.search(rf"\b{re.escape(name)}\b", n) for name in names)]
 
 
 def _constraint_notes(pins: tuple[Pin, ...], installer: str) -> list[str]:

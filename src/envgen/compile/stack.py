@@ -49,6 +49,7 @@ class Pin:
     channel: str | None = None
     url: str | None = None
     pip: bool = False  # installed with pip inside a conda environment (torchvision in the peterjc123 era)
+    yanked: str | None = None  # PyPI yanked this version: its reason (pip installs it only when pinned with ==)
 
     @property
     def version(self) -> str:

@@ -27,7 +27,7 @@ from envgen.matrix.model import Matrix
 from envgen.matrix.records import Build, Route
 from envgen.models import Accel, AccelKind, DriverVersion, PyVer
 
-FORMAT = "envgen-matrix-cache/1"
+FORMAT = "envgen-matrix-cache/2"
 SUFFIX = ".json"
 MAX_BYTES = 16 * 1024 * 1024  # the shipped matrix takes 0.4 MiB
 ACCEL_KINDS = frozenset(typing.get_args(AccelKind))

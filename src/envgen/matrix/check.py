@@ -57,6 +57,8 @@ def check(m: Matrix) -> list[str]:
             add(f"{where}: releases must be in ascending order without repeats (after {previous})")
         previous = rel.torch
         sources(rel.sources, where)
+        if rel.pypi.gaps or rel.pypi.yanked:
+            sources(rel.pypi.sources, f"{where}.pypi")
         for tag, facts in rel.accel.items():
             sources(facts.sources, f"{where}.accel.{tag}", required=False)
             for arch in facts.archs:

@@ -86,6 +86,16 @@ class Build:
 
 
 @dataclass(frozen=True, slots=True)
+class PypiFacts:
+    """What PyPI lacks of a release's companions (the versions the release names): Pythons per platform with no
+    wheel (`gaps`, role -> platform -> Pythons) and yanked versions with PyPI's reason (`yanked`, role -> reason)."""
+
+    gaps: dict[str, dict[str, tuple[PyVer, ...]]] = field(default_factory=dict)
+    yanked: dict[str, str] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Release:
     torch: Version
     date: str
@@ -95,6 +105,7 @@ class Release:
     builds: tuple[Build, ...]
     notes: tuple[str, ...]
     sources: tuple[str, ...]
+    pypi: PypiFacts = field(default_factory=PypiFacts)
 
     @property
     def minor(self) -> tuple[int, int]:

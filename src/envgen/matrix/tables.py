@@ -17,6 +17,7 @@ from envgen.matrix.records import (
     GpuModel,
     GpuName,
     MinorCompat,
+    PypiFacts,
     Release,
     Route,
     Source,
@@ -32,7 +33,7 @@ ROUTE_KEYS = {"installer", "family", "description", "channels", "names", "pin", 
 BUILD_KEYS = {"route", "accel", "platforms", "python", "channels", "packages", "names", "versions",
               "official", "notes", "source"} | OVERRIDABLE
 RELEASE_KEYS = {"torch", "date", "torchvision", "torchaudio", "torchtext", "python", "accel", "builds",
-                "notes", "source"}
+                "pypi", "notes", "source"}
 WHEN_KEYS = {"torch", "routes", "families", "installers", "platforms", "accel", "cuda", "python"}
 
 
@@ -264,7 +265,41 @@ def _release(r: Reader, node: dict[str, Any], path: str) -> Release | None:
     for j, bnode in enumerate(r.seq(node.get("builds"), f"{path}.builds")):
         builds += _builds(r, torch, python, r.mapping(bnode, f"{path}.builds[{j}]"), f"{path}.builds[{j}]")
     return Release(torch, date.isoformat() if isinstance(date, _dt.date) else str(date or ""), companions, python,
-                   accel, tuple(builds), r.strings(node, "notes", path), r.strings(node, "source", path))
+                   accel, tuple(builds), r.strings(node, "notes", path), r.strings(node, "source", path),
+                   _pypi(r, node, companions, f"{path}.pypi"))
+
+
+def _pypi(r: Reader, node: dict[str, Any], companions: dict[str, str], path: str) -> PypiFacts:
+    """`pypi: {gaps: {role: {platform: Pythons}}, yanked: {role: reason}, source: [...]}`."""
+    if "pypi" not in node:
+        return PypiFacts()
+    pnode = r.mapping(node["pypi"], path)
+    r.unknown_keys(pnode, {"gaps", "yanked", "source"}, path)
+    gaps: dict[str, dict[str, tuple[PyVer, ...]]] = {}
+    for role, per_platform in r.mapping(pnode.get("gaps", {}), f"{path}.gaps").items():
+        if role not in companions:
+            r.problem(f"{path}.gaps.{role}", f"{role!r} is not a companion this release names", pnode.get("gaps"), role)
+            continue
+        pmap = r.mapping(per_platform, f"{path}.gaps.{role}")
+        gaps[role] = {}
+        for plat, pys in pmap.items():
+            if plat not in PLATFORMS:
+                r.problem(f"{path}.gaps.{role}.{plat}", f"unknown platform {plat!r}", pmap, plat)
+                continue
+            gaps[role][plat] = r.pythons(pys, f"{path}.gaps.{role}.{plat}", pmap, plat)
+    yanked: dict[str, str] = {}
+    for role, reason in r.mapping(pnode.get("yanked", {}), f"{path}.yanked").items():
+        if role not in companions:
+            r.problem(f"{path}.yanked.{role}", f"{role!r} is not a companion this release names", pnode.get("yanked"),
+                      role)
+        elif not isinstance(reason, str) or not reason.strip():
+            r.problem(f"{path}.yanked.{role}", "the reason PyPI gives for the yank, as text", pnode.get("yanked"), role)
+        else:
+            yanked[role] = reason.strip()
+    sources = r.strings(pnode, "source", path)
+    if not sources:
+        r.problem(f"{path}.source", "the pypi facts need a source (pypi-json)", pnode)
+    return PypiFacts(gaps, yanked, sources)
 
 
 def _python_map(r: Reader, node: dict[str, Any], path: str) -> dict[str, tuple[PyVer, ...]]:
