@@ -73,6 +73,18 @@ def test_an_open_route_goes_where_the_companions_have_wheels(matrix):
     assert "no wheel on PyPI for win-64" in str(exc.value)
 
 
+def test_a_refusal_offers_the_variants_and_installers_that_install(matrix):
+    with pytest.raises(Refusal) as exc:
+        resolve_one(matrix, Request(torch=Version("1.7.1"), accel=Accel.parse("cu102"), platform="win-64",
+                                    installer="pip"))
+    alternatives = exc.value.alternatives
+    assert "--installer conda" in alternatives and "--cpu" in alternatives
+    for alt in alternatives:
+        if alt.startswith("--cuda "):  # each offered variant gives a command
+            resolve_one(matrix, Request(torch=Version("1.7.1"), accel=Accel.parse("cu" + alt[7:].replace(".", "")),
+                                        platform="win-64", installer="pip"))
+
+
 def test_yanked_companion_carries_its_reason(matrix, capsys):
     reason = matrix.release(Version("0.4.1")).pypi.yanked["torchvision"]
     result = run(capsys, "command", "--torch", "0.4.1", "--cuda", "9.0", "--platform", "linux-64",

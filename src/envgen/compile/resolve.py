@@ -57,6 +57,12 @@ def _missing(matrix: Matrix, request: Request, build: Build, python: PyVer) -> l
                           _pypi_url(matrix))
 
 
+def _accel_flag(accel: Accel) -> str | None:
+    if accel.kind in ("cpu", "xpu"):
+        return f"--{accel.kind}"
+    return f"--{accel.kind} {accel.dotted}" if accel.kind in ("cuda", "rocm") else None
+
+
 def _pypi_url(matrix: Matrix) -> str:
     channel = matrix.channels.get("pypi")
     return channel.url if channel else ""
@@ -153,6 +159,14 @@ def _no_wheel(matrix: Matrix, request: Request, build: Build) -> Refusal:
         if (other.torch, other.accel) == (build.torch, build.accel) and other_family != family \
                 and _installs(matrix, request, other):
             alternatives.append(f"--channel {other_family}")
+    for other in candidate_builds(matrix, dataclasses.replace(request, accel=None, family=None)):
+        if other.torch == build.torch and other.accel != build.accel \
+                and _installs(matrix, dataclasses.replace(request, accel=other.accel), other):
+            flag = _accel_flag(other.accel)
+            if flag:
+                alternatives.append(flag)
+    if candidate_builds(matrix, dataclasses.replace(request, installer="conda", family=None)):
+        alternatives.append("--installer conda")
     left_out = [g.split()[0] for g in gone]
     keep = [r for r in request.companions if r not in left_out]
     alternatives.append(f"--with '{','.join(keep)}' (leave {', '.join(left_out)} out)")
