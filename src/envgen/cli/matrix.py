@@ -85,6 +85,11 @@ def _show_release(d: dict[str, Any]) -> None:
         t.add_row(v["variant"], ", ".join(f"{k}: {x}" if k != "default" else x for k, x in cudnn.items()) or "-",
                   f"{drv['linux']} / {drv['windows'] or '-'}" if drv else "-", " ".join(v.get("archs", [])) or "-")
     out.print(t)
+    for role, per in d["pypi"]["gaps"].items():
+        gaps = "; ".join(f"{plat} Python {_pys(pys)}" for plat, pys in per.items())
+        out.print(f"PyPI has no {role} {d['companions'][role]} wheel for: {gaps}")
+    for role, reason in d["pypi"]["yanked"].items():
+        out.print(f"PyPI yanked {role} {d['companions'][role]}: {reason}")
     for n in d["notes"]:
         out.print(f"note: {n}")
 

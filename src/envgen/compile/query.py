@@ -66,6 +66,9 @@ def release_detail(matrix: Matrix, rel: Release, builds: list[Build]) -> dict[st
         "torch": str(rel.torch), "date": rel.date, "companions": rel.companions,
         "python": {p: [str(v) for v in pys] for p, pys in rel.python.items() if pys},
         "builds": build_rows(matrix, builds), "variants": list(accel.values()), "notes": list(rel.notes),
+        "pypi": {"gaps": {role: {plat: [str(p) for p in pys] for plat, pys in per.items()}
+                          for role, per in rel.pypi.gaps.items()},
+                 "yanked": dict(rel.pypi.yanked)},
         "sources": [matrix.sources[s].url for s in rel.sources if s in matrix.sources],
     }
 
