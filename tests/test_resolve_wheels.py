@@ -98,6 +98,10 @@ def test_yanked_companion_carries_its_reason(matrix, capsys):
               "--dry-run")
     assert env.code == 0, env.err
     assert f"torchvision==0.2.1  # yanked on PyPI: {reason}" in env.out
+    env_json = run(capsys, "env", "--torch", "0.4.1", "--cuda", "9.0", "--platform", "linux-64", "--installer",
+                   "pip", "--dry-run", "--json")
+    (stack_notes,) = json.loads(env_json.out)["notes"]
+    assert any(reason in n for n in stack_notes["notes"])
 
 
 def test_release_notes_about_a_pinned_companion_reach_the_command(matrix):

@@ -51,7 +51,9 @@ def env(
     manifests = render_environment_yml(stacks, regen, name) + render_requirements(stacks, regen)
     if json_out:
         common.print_json({"files": [{"path": str(out / m.filename), "text": m.text} for m in manifests],
-                           "written": not dry_run})
+                           "written": not dry_run,
+                           "notes": [{"platform": s.platform, "installer": s.installer, "notes": list(s.notes)}
+                                     for s in stacks]})
     for m in manifests:
         if dry_run:
             if not json_out:
