@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from envgen.doctor.derive import derive, driver_version, install_method, os_family
+from envgen.doctor.derive import derive
 from envgen.doctor.diagnose import diagnosis
 from envgen.doctor.facts import Facts, Gpu, Package, load_facts_text
+from envgen.doctor.freetext import driver_version, install_method, os_family
 from envgen.errors import BadInput
 from envgen.matrix.doctor import doctor_data
 
@@ -230,7 +231,7 @@ def test_pasted_grep_of_conda_list_and_environment_yml_are_read(capsys, tmp_path
     listing = tmp_path / "list.txt"
     listing.write_text("$ conda list | grep torch\npytorch                   1.4.0               py3.7_cpu_0  "
                        "[cpuonly]  pytorch\ntorchvision               0.5.0                  py37_cpu  [cpuonly]  pytorch\n")
-    code, out, _ = _doctor(capsys, "--from", str(listing), "--error", "torch.cuda.is_available() is False", "--json")
+    _, out, _ = _doctor(capsys, "--from", str(listing), "--error", "torch.cuda.is_available() is False", "--json")
     data = __import__("json").loads(out)
     assert data["facts"]["torch"] == "1.4.0" and data["facts"]["packages"]["pytorch"]["channel"] == "pytorch"
     assert data["findings"][0]["cause"] == "cpu_build_installed" and "missing_mkl" not in \
@@ -238,7 +239,7 @@ def test_pasted_grep_of_conda_list_and_environment_yml_are_read(capsys, tmp_path
     env = tmp_path / "environment.yml"
     env.write_text("name: t\nchannels: [pytorch, nvidia, conda-forge]\ndependencies:\n  - python=3.10\n"
                    "  - pytorch::pytorch=2.0.1\n  - pytorch-cuda=11.8\n  - mkl=2024.1.0\n")
-    code, out, _ = _doctor(capsys, "--from", str(env), "--error", "undefined symbol: iJIT_NotifyEvent", "--json")
+    _, out, _ = _doctor(capsys, "--from", str(env), "--error", "undefined symbol: iJIT_NotifyEvent", "--json")
     data = __import__("json").loads(out)
     assert data["facts"]["install_method"] == "conda" and data["facts"]["channel"] == "pytorch"
     assert data["findings"][0]["cause"] == "mkl_2024_1_ijit"

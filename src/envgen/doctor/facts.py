@@ -13,11 +13,11 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from envgen.doctor.freetext import OSES, driver_version, install_method, os_family
 from envgen.errors import BadInput
 from envgen.models import PLATFORMS
 
 CPU = "none"  # torch_cuda of a CPU build
-OSES = ("linux", "windows", "macos")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +190,6 @@ def _convert(key: str, raw: Any, where: str) -> Any:
 def _platform(raw: Any, here: str) -> str:
     """A conda subdir, or what Python's platform module prints ('Linux-5.15.0-x86_64-with-glibc2.35',
     'Windows-10-10.0.19045-SP0', 'macOS-14.2-arm64-arm-64bit'), read as the subdir it means."""
-    from envgen.doctor.derive import os_family
-
     value = _text(raw, here).strip()
     if value in PLATFORMS:
         return value
@@ -209,8 +207,6 @@ def _platform(raw: Any, here: str) -> str:
 def _os(raw: Any, here: str) -> str:
     """The OS as people write it ('Ubuntu 20.04.6 LTS (x86_64)', 'Windows 11', 'macOS 14.2'): kept as written for
     the derivation stage (which records how it was read); refused only when it names no OS at all."""
-    from envgen.doctor.derive import os_family
-
     value = _text(raw, here).strip()
     if os_family(value) is None:
         raise BadInput(f"{here}: {value!r} names no operating system envgen knows",
@@ -221,8 +217,6 @@ def _os(raw: Any, here: str) -> str:
 def _driver(raw: Any, here: str) -> str:
     """A driver version as people write it ('535.104.05', 'R535', '525 series'); refused when it has no driver
     number at all. Normalised by the derivation stage."""
-    from envgen.doctor.derive import driver_version
-
     value = _text(raw, here).strip()
     if driver_version(value)[0] is None:
         raise BadInput(f"{here}: {value!r} is no NVIDIA driver version",
@@ -239,8 +233,6 @@ def _bits(raw: Any, here: str) -> int:
 def _method(raw: Any, here: str) -> str:
     """conda or pip, or how people say it ('pip3', 'Conda (pytorch channel)', 'uv pip'): kept for the derivation
     stage, which reads it; refused when it says neither."""
-    from envgen.doctor.derive import install_method
-
     value = _text(raw, here).strip()
     if value.lower() in ("conda", "pip"):
         return value.lower()

@@ -4,8 +4,10 @@ findings (the environment and package rules are in `rules_env.py`; `diagnose.py`
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
+from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from envgen.doctor import fixes
@@ -147,7 +149,9 @@ def cpu_build_installed(ctx: Context) -> list[Finding]:
         msg = (f"torch {f.torch or ''} is the CPU build, and CUDA was expected of it. On a machine with an NVIDIA GPU "
                f"install {what or 'a CUDA build (`envgen detect` picks it)'}.")
         return [ctx.finding("cpu_build_installed", msg, {"torch": f.torch, "torch_cuda": CPU}, cmd)]
-    if f.torch_cuda == CPU and f.gpus is None and f.os != "macos" and not (f.platform or "").startswith("osx"):
+    asked_cpu = bool(re.search(r"cpuonly|\+cpu\b|whl/cpu|--cpu\b|cpu-only", ctx.seen or "", re.IGNORECASE))
+    if f.torch_cuda == CPU and f.gpus is None and f.os != "macos" and not (f.platform or "").startswith("osx") \
+            and not asked_cpu:
         how = _derived(ctx, "torch_cuda")
         return [ctx.possible("cpu_build_installed", f"whether this machine has an NVIDIA GPU (run `nvidia-smi`): "
                              f"torch {f.torch or ''} is the CPU build" + (f" ({how})" if how else ""))]
@@ -277,25 +281,27 @@ def python_32bit(ctx: Context) -> list[Finding]:
             return [ctx.finding("python_32bit", msg, {"python": f.python, "available_torch": stub},
                                 fixes.templates(ctx.data, "python_32bit", dataclasses.replace(f, os="windows"),
                                                 python=fixes.python_minor(f)))]
-        return [ctx.possible("python_32bit", "the interpreter's bitness (run `python -c \"import struct; "
-                             "print(struct.calcsize('P') * 8)\"`)")]
+        found = ctx.possible("python_32bit", "the interpreter's bitness (run `python -c \"import struct; "
+                             "print(struct.calcsize('P') * 8)\"`)")
+        if f.python and python_unsupported(ctx):  # the Python's own wheels explain it better
+            found = dataclasses.replace(found, strength="suggestive")
+        return [found]
     return []
 
 
 def _supported_on_win64(ctx: Context) -> bool:
-    """Whether the torch the pip error asks for (any, when unpinned) has win-64 wheels for this Python."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
+    """Whether the torch the pip error pins has win-64 wheels for this Python (unpinned: python_unsupported
+    weighs the Python's first release instead)."""
     from envgen.models import PyVer
 
-    wanted = (ctx.stated("wanted_torch") or "torch")[len("torch"):].split("+", 1)[0].lstrip("=")
+    spec = wanted_spec(ctx)
     try:
         py = PyVer.parse(ctx.facts.python or "")
-        spec = SpecifierSet(f"=={wanted}" if wanted and wanted[0].isdigit() else wanted)
-    except (BadInput, InvalidSpecifier):
+    except BadInput:
         return False
-    return any(b.torch in spec and py.version in {p.version for p in b.python.get("win-64", ())}
-               for b in ctx.matrix.builds(platform="win-64", installer="pip"))
+    return spec is not None and _exact(spec) and any(
+        b.torch in spec and py.version in {p.version for p in b.python.get("win-64", ())}
+        for b in ctx.matrix.builds(platform="win-64", installer="pip"))
 
 
 def win32_no_package(ctx: Context) -> list[Finding]:
@@ -372,49 +378,89 @@ def corrupt_package(ctx: Context) -> list[Finding]:
 
 
 # --- pip finds no torch for this Python ---------------------------------------------------------------------
-def python_unsupported(ctx: Context) -> list[Finding]:
-    """pip's "No matching distribution found for torch==X" / "(from versions: none)" with a Python that no release
-    (of those asked for) has wheels for on this platform: too new for the release, or too old."""
+def wanted_spec(ctx: Context) -> SpecifierSet | None:
+    """The torch versions the failed install asked for ('torch==1.13.1', 'torch>=1.2', a poetry/conda '1.13.1'):
+    an empty set when unpinned, None when no failed install is stated or the pin cannot be read."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+    wanted = ctx.stated("wanted_torch")
+    if wanted is None:
+        return None if ctx.stated("available_torch") is None else SpecifierSet()
+    # 'torch==1.13.1+cu117', 'torch===1.4.0', 'torch (1.13.1)', 'pytorch=1.8.1' -> ==X; a local tag names an index
+    rest = wanted.removeprefix("pytorch").removeprefix("torch").strip(" ()=").split("+", 1)[0]
+    if rest[:1].isdigit():
+        rest = f"=={rest}"
+    try:
+        return SpecifierSet(rest)
+    except InvalidSpecifier:
+        return None
+
+
+def _exact(spec: SpecifierSet) -> bool:
+    """A pin of one release (`==1.13.1`), not a range: a range may end at releases pip could not yet see."""
+    return bool(str(spec)) and all(s.operator in ("==", "===") and "*" not in s.version for s in spec)
+
+
+def python_unsupported(ctx: Context) -> list[Finding]:
+    """A failed install of torch (pip's "No matching distribution found for torch==X" / "(from versions: none)",
+    poetry's "Unable to find installation candidates", conda's unsatisfiable pytorch==X) with a Python that no
+    release asked for has binaries for on this platform and installer: too new for the release, or too old. When
+    pip sees no release at all for an unpinned torch, the Python's first release is named: before it (or through an
+    index that lacks it) there is nothing to find."""
     from envgen.models import PyVer
 
     f, m = ctx.facts, ctx.matrix
-    wanted = ctx.stated("wanted_torch")
-    if wanted is None and ctx.stated("available_torch") is None:
-        return []
-    if f.python_bits == 32 or f.platform == "win-32":
-        return []  # python_32bit / win32_no_package say why
+    spec = wanted_spec(ctx)
+    if spec is None or f.python_bits == 32 or f.platform == "win-32":
+        return []  # nothing failed to install, or python_32bit / win32_no_package say why
+    installer = "conda" if "conda" in (f.install_method or "") or re.search(r"\bconda install", ctx.seen) else "pip"
+    platform = fixes.fix_platform(f) or "linux-64"
+    pythons: dict[Version, set[Version]] = {}
+    for b in m.builds(platform=platform, installer=installer):
+        pythons.setdefault(b.torch, set()).update(p.version for p in b.python.get(platform, ()))
+    asked = {t: ps for t, ps in pythons.items() if t in spec or not str(spec)}
     if not f.python:
-        if ctx.matched("python_unsupported"):
-            return [ctx.possible("python_unsupported", "the Python version and platform (run `python -VV`)")]
+        if asked and (ctx.matched("python_unsupported") or str(spec)):
+            newest = max(asked)
+            listed = ", ".join(str(v) for v in sorted(asked[newest]))
+            return [ctx.possible("python_unsupported", f"the Python version (run `python -VV`): torch {newest} has "
+                                 f"{installer} binaries on {platform} for Python {listed} only")]
         return []
     try:
         py = PyVer.parse(f.python)
-        rest = (wanted or "torch")[len("torch"):].split("+", 1)[0]  # a local tag names an index, not a release
-        spec = SpecifierSet(rest)
-    except (BadInput, InvalidSpecifier):
+    except BadInput:
         return []
-    platform = fixes.fix_platform(f) or "linux-64"
-    pythons: dict[Version, set[Version]] = {}
-    for b in m.builds(platform=platform, installer="pip"):
-        pythons.setdefault(b.torch, set()).update(p.version for p in b.python.get(platform, ()))
-    asked = {t: ps for t, ps in pythons.items() if t in spec or not spec}
-    if not asked or any(py.version in ps for ps in asked.values()):
+    if not asked:
         return []
+    supported = sorted(t for t, ps in asked.items() if py.version in ps)
+    if supported:
+        nothing_seen = (ctx.stated("available_torch") or "none").startswith(("none", "0.1.2"))
+        if _exact(spec) or not nothing_seen or supported[0] == min(asked):
+            return []
+        first = supported[0]
+        msg = (f"pip saw no torch release at all for Python {py.version} on {platform}: torch has wheels for Python "
+               f"{py.version} only from {first} on, so before that release (or through an index that lacks it) "
+               f"there is nothing to install. Use an older Python, or make sure torch >= {first} is reachable"
+               + (" (a 32-bit Python sees nothing either)." if platform.startswith("win") else "."))
+        older = sorted(pythons[max(t for t in pythons if t < first)]) if any(t < first for t in pythons) else []
+        older_py: tuple[str, ...] = (f"uv venv --python {older[-1]}",) if older else ()
+        return [ctx.finding("python_unsupported", msg, {"python": f.python, "platform": platform,
+                                                         "first_release": str(first)}, older_py, severity="possible",
+                            strength="strong")]
     newest = max(asked)
     have = sorted(pythons[newest])
     runs = sorted((t for t, ps in pythons.items() if py.version in ps), reverse=True)
-    what = f"torch {spec}" if spec else "any torch release"
-    msg = (f"pip finds no {what} for Python {py.version} on {platform}: PyPI has no wheel for that Python "
-           f"(torch {newest} has wheels for Python {', '.join(str(v) for v in have)}). ")
+    what = f"torch {spec}" if str(spec) else "any torch release"
+    where = "PyPI has no wheel" if installer == "pip" else "the channels have no build"
+    msg = (f"{installer} finds no {what} for Python {py.version} on {platform}: {where} for that Python "
+           f"(torch {newest} has them for Python {', '.join(str(v) for v in have)}). ")
     cmd: tuple[str, ...] = ()
     if have:
         closest = min(have, key=lambda v: abs(v.minor - py.version.minor) if v.major == py.version.major else 99)
         msg += f"Use Python {closest} for torch {newest}"
         cmd = (f"conda create -n torch{newest} python={closest}", f"uv venv --python {closest}")
     if runs:
-        msg += f"{'; or ' if have else ''}install torch {runs[0]}, the newest with wheels for Python {py.version}"
-        cmd += fixes.install(m, f, torch=runs[0])
-    evidence = {"python": f.python, "platform": platform, "wanted_torch": wanted or "torch"}
+        msg += f"{'; or ' if have else ''}install torch {runs[0]}, the newest with them for Python {py.version}"
+        cmd += fixes.install(m, f, torch=runs[0], installer=installer)
+    evidence = {"python": f.python, "platform": platform, "wanted_torch": ctx.stated("wanted_torch") or "torch"}
     return [ctx.finding("python_unsupported", msg + ".", evidence, cmd)]
