@@ -243,3 +243,10 @@ def test_pasted_grep_of_conda_list_and_environment_yml_are_read(capsys, tmp_path
     data = __import__("json").loads(out)
     assert data["facts"]["install_method"] == "conda" and data["facts"]["channel"] == "pytorch"
     assert data["findings"][0]["cause"] == "mkl_2024_1_ijit"
+
+
+def test_torch_not_installed_is_not_an_unexplained_error(matrix):
+    found, _ = diagnosis(matrix, Facts(os="linux", packages={}, torch_error="ModuleNotFoundError: No module named 'torch'"))
+    assert found == []
+    found, _ = diagnosis(matrix, Facts(os="linux", torch_error="Segmentation fault while importing torch"))
+    assert [f.cause for f in found] == ["unexplained"]

@@ -45,8 +45,9 @@ def diagnosis(matrix: Matrix, facts: Facts, data: DoctorData | None = None) -> t
         found += rule(ctx)
     order = list(data.causes)
     found.sort(key=lambda f: (*f.rank, not f.confirmed, order.index(f.cause) if f.cause in order else len(order)))
-    if seen.strip() and not found:
-        found.append(_unexplained(ctx))
+    absent = (facts.torch_error or "").startswith("ModuleNotFoundError") and "'torch'" in (facts.torch_error or "")
+    if not found and ((facts.error or "").strip() or (facts.torch_error and not absent)):
+        found.append(_unexplained(ctx))  # torch merely not installed here is no error to explain
     return found, derivation
 
 
