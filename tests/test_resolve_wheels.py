@@ -112,6 +112,13 @@ def test_release_notes_about_a_pinned_companion_reach_the_command(matrix):
     assert not any("torchvision==0.11.0" in n for n in torch_only.notes)
 
 
+def test_with_the_installer_open_the_refusal_says_which_wheel_is_missing(capsys):
+    result = run(capsys, "command", "--torch", "1.8.0", "--platform", "linux-aarch64")
+    assert result.code == 2
+    assert "torchvision 0.9.0 and torchaudio 0.8.0 have no wheel on PyPI for linux-aarch64" in result.err
+    assert "--with ''" in result.err
+
+
 def test_refusal_exits_2_with_the_way_out(capsys):
     result = run(capsys, "command", "--torch", "1.13.0", "--platform", "linux-64", "--channel", "pypi",
                  "--python", "3.11")

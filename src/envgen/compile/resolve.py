@@ -24,12 +24,14 @@ def resolve(matrix: Matrix, request: Request) -> tuple[Stack, ...]:
         return (resolve_one(matrix, request),)
     stacks, refusals = [], []
     for installer in ("conda", "pip"):
+        one = dataclasses.replace(request, installer=installer)
         try:
-            stacks.append(resolve_one(matrix, dataclasses.replace(request, installer=installer)))
+            stacks.append(resolve_one(matrix, one))
         except Refusal as exc:
-            refusals.append(exc)
+            if candidate_builds(matrix, one):  # a build exists but its command would not install: say why
+                refusals.append(exc)
     if not stacks:
-        raise refuse(matrix, request)
+        raise refusals[0] if refusals else refuse(matrix, request)
     return tuple(stacks)
 
 
