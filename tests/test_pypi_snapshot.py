@@ -133,3 +133,40 @@ def test_committed_snapshot_has_every_project_and_no_urls():
     assert text == snap.render(doc["projects"])  # as the script writes it: sorted, stable
     for name in snap.COMPANIONS:
         assert all("torch" in e for e in doc["projects"][name]["versions"].values()), name
+
+
+def _offline_pypi(monkeypatch, asked: list[str]):
+    """PyPI as the recorded sample: project JSON, no per-version JSON (404), the sample METADATA for any wheel."""
+    def fetch_json(url):
+        asked.append(url)
+        parts = url.removeprefix(snap.API + "/").split("/")
+        return SAMPLE.get(parts[0]) if len(parts) == 2 else None
+
+    monkeypatch.setattr(snap, "fetch_json", fetch_json)
+    monkeypatch.setattr(snap, "wheel_metadata", lambda url, size: SAMPLE["metadata"])
+    monkeypatch.setattr(snap, "_get", lambda url, limit, headers=None: SAMPLE["metadata"].encode())
+
+
+def test_main_writes_the_snapshot_and_refreshes_one_project(tmp_path, monkeypatch, capsys):
+    asked: list[str] = []
+    _offline_pypi(monkeypatch, asked)
+    out = tmp_path / "snapshot.json"
+    out.write_text(snap.render({"torch": {"versions": {}}}))
+    assert snap.main(["--out", str(out), "--project", "torchvision"]) == 0
+    doc = json.loads(out.read_text())
+    assert set(doc["projects"]) == {"torch", "torchvision"}  # the other project is kept
+    assert doc["projects"]["torchvision"]["versions"]["0.20.0"]["torch"] == ["torch==2.5.0"]
+    assert all(u.startswith(snap.API) for u in asked) and not any("torch/" in u for u in asked)
+    assert out.read_text() == snap.render(doc["projects"])
+
+
+def test_main_reports_a_network_failure_without_a_traceback(tmp_path, monkeypatch, capsys):
+    def down(url):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(snap, "fetch_json", down)
+    out = tmp_path / "snapshot.json"
+    assert snap.main(["--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("error: network unreachable") and "hint:" in err and "Traceback" not in err
+    assert not out.exists()
