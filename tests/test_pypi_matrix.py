@@ -15,7 +15,8 @@ source, which the snapshot does not describe.
 - wheels: every (release, platform, Python) envgen prints a command for has a wheel of every PyPI package in it
   (an sdist is a fallback only for a pure-Python release, one whose wheels are all `-none-any`: the others
   need a compiler, and torch's CUDA);
-- yanks: a yanked version is pinned only with a note carrying PyPI's yank reason;
+- yanks: a yanked version is pinned only where no unyanked one fits (its metadata requires a torch range that
+  admits this torch), and with a note carrying PyPI's yank reason;
 - facts: the `pypi:` facts of each release (companion Python gaps, yanks), which envgen's resolver reads to choose
   a Python with every wheel or refuse, are exactly what the snapshot says.
 
@@ -197,6 +198,11 @@ def check_yanks(printed, snap) -> list[str]:
             if not any(f"{pin.name} {pin.version}" in n and reason in n for n in p.stack.notes):
                 found.add(f"{pin.name} {pin.version} is yanked ({reason}); pinned without a note for torch "
                           f"{p.stack.torch}")
+            fits = [v for v, e in snap.versions(pin.name).items() if not e["yanked"] and e["torch"]
+                    and any(Requirement(r).specifier for r in e["torch"]) and pypi.admits(e["torch"], p.stack.torch)]
+            if fits:
+                found.add(f"{pin.name} {pin.version} is yanked; the unyanked {', '.join(sorted(fits))} fits torch "
+                          f"{p.stack.torch}")
     return sorted(found)
 
 
@@ -298,6 +304,10 @@ def test_each_check_fails_on_a_snapshot_that_disagrees(matrix, snap):
     yanked = _changed(snap, "torchvision", vision.version, yanked=True, yank_reason="broken on purpose")
     assert any("broken on purpose" in f for f in check_yanks(printed, yanked))
     assert any("broken on purpose" in f for f in check_facts(matrix, yanked))
+    spare = copy.deepcopy(yanked.projects)
+    spare["torchvision"]["versions"]["99.0"] = {**spare["torchvision"]["versions"][vision.version], "yanked": False,
+                                                 "torch": [f"torch=={torch}"]}
+    assert any("the unyanked 99.0 fits" in f for f in check_yanks(printed, pypi.Snapshot(spare)))
     assert any(f"torchvision {vision.version} has no" in f for f in check_facts(matrix, sdist_only))
     gap_free = pypi.Snapshot(copy.deepcopy(snap.projects))
     for entry in gap_free.projects["torchvision"]["versions"].values():
