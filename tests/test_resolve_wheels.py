@@ -104,6 +104,17 @@ def test_yanked_companion_carries_its_reason(matrix, capsys):
     assert any(reason in n for n in stack_notes["notes"])
 
 
+def test_the_lock_says_which_pin_is_yanked(matrix):
+    from envgen.lock.inputs import LockOptions, from_stacks
+
+    reason = matrix.release(Version("0.4.1")).pypi.yanked["torchvision"]
+    stack = resolve_one(matrix, Request(torch=Version("0.4.1"), accel=Accel.parse("cu90"), platform="linux-64",
+                                        installer="pip"))
+    spec = from_stacks(matrix, [stack], LockOptions())
+    assert any(n.startswith("linux-64: torchvision 0.2.1 is yanked on PyPI") and reason in n for n in spec.notes)
+    assert any(name == "torchvision" and reason in why for name, why in spec.reasons)
+
+
 def test_release_notes_about_a_pinned_companion_reach_the_command(matrix):
     stack = resolve_one(matrix, _req("1.10.0", "linux-64", family="pytorch-index", accel="cu113"))
     assert any("torchvision==0.11.0" in n for n in install_command(stack).notes)

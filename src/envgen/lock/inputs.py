@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from envgen.compile import wheels
 from envgen.compile.envfile import EnvFile
 from envgen.compile.selection import AutoDetect
 from envgen.compile.stack import Pin, Stack
@@ -115,6 +116,8 @@ def from_stacks(matrix: Matrix, stacks: list[Stack], options: LockOptions,
         out.append(PlatformSpec(plat, conda, pip, pip_in_conda))
     if not out:
         raise BadInput("nothing to lock", hint="give --torch/--cuda/--cpu flags or --from environment.yml")
+    notes += tuple(dict.fromkeys(f"{s.platform}: {wheels.yank_note(p.name, p.version, p.yanked, str(s.torch))}"
+                                 for s in stacks for p in s.all_pins() if p.yanked))
     left = tuple(dict.fromkeys(r for p in out if p.pip for r in p.pip.unlocked))
     if left:
         notes += (f"not locked (no hash can pin them; install them after the environment): {', '.join(left)}",)
