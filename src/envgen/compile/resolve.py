@@ -45,37 +45,6 @@ def resolve_one(matrix: Matrix, request: Request) -> Stack:
     return _stack(matrix, request, build, notes)
 
 
-def _fit(matrix: Matrix, request: Request, build: Build) -> tuple[PyVer, ...]:
-    """The build's Pythons for which every package of the command has a wheel."""
-    release = matrix.release(build.torch)
-    assert release is not None
-    return wheels.fitting(matrix.route_for(build), build, request, release, request.platform, _pypi_url(matrix))
-
-
-def _missing(matrix: Matrix, request: Request, build: Build, python: PyVer) -> list[str]:
-    release = matrix.release(build.torch)
-    assert release is not None
-    return wheels.missing(matrix.route_for(build), build, request, release, request.platform, python,
-                          _pypi_url(matrix))
-
-
-def _accel_flag(accel: Accel) -> str | None:
-    if accel.kind in ("cpu", "xpu"):
-        return f"--{accel.kind}"
-    return f"--{accel.kind} {accel.dotted}" if accel.kind in ("cuda", "rocm") else None
-
-
-def _pypi_url(matrix: Matrix) -> str:
-    channel = matrix.channels.get("pypi")
-    return channel.url if channel else ""
-
-
-def _installs(matrix: Matrix, request: Request, build: Build) -> bool:
-    """A wheel of every package for the requested Python (or for one of the build's, when none is asked)."""
-    fit = _fit(matrix, request, build)
-    return request.python in fit if request.python is not None else bool(fit)
-
-
 def _choose(matrix: Matrix, request: Request, candidates: list[Build]) -> tuple[Build, list[str]]:
     notes: list[str] = list(request.notes)
     newest = max(b.torch for b in candidates)
@@ -88,7 +57,7 @@ def _choose(matrix: Matrix, request: Request, candidates: list[Build]) -> tuple[
         pool = [b for b in official if b.accel == accel]
         notes.append(f"no variant given: chose {accel.describe()}, the newest this release builds for "
                      f"{request.platform} via {request.installer} (pass --cpu or --cuda X to choose)")
-    installs = [b for b in pool if _installs(matrix, request, b)]
+    installs = [b for b in pool if wheels.installs(matrix, request, b)]
     if installs and installs[0] is not pool[0]:
         first = pool[0]
         notes.append(f"chose the {installs[0].route} route: the {first.route} command has no wheel of every "
@@ -108,7 +77,7 @@ def _stack(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> 
     python = _python(matrix, request, build, notes)
     ctx = template_context(build, release, python, request.platform)
     packages = _with_yanks(_packages(route, build, release, request, ctx, notes),
-                           wheels.yanked(route, build, request, release, _pypi_url(matrix)))
+                           wheels.yanked(route, build, request, release, wheels.pypi_url(matrix)))
     constraints = tuple(_constraint_pins(matrix, build, request.platform, python, route.installer))
     channels = _channels(route, build, constraints)
     facts = release.accel.get(build.accel.tag)
@@ -133,53 +102,18 @@ def _stack(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> 
 def _python(matrix: Matrix, request: Request, build: Build, notes: list[str]) -> PyVer:
     """The requested Python, or the newest for which every package of the command has a wheel; a refusal
     naming the nearest that install when there is none."""
-    fit = _fit(matrix, request, build)
+    fit = wheels.fit(matrix, request, build)
+    newest = _newest_python(build.python.get(request.platform, ()))
     if request.python is not None and request.python in fit:
         return request.python
     if request.python is None and fit:
         python = _newest_python(fit)
-        newest = _newest_python(build.python.get(request.platform, ()))
-        gone = _missing(matrix, request, build, newest)
+        gone = wheels.missing_for(matrix, request, build, newest)
         why = "" if python == newest else (f" ({' and '.join(gone)} {'has' if len(gone) == 1 else 'have'} no wheel "
                                            f"on PyPI for Python {newest})")
         notes.append(f"no Python given: chose {python}, the newest with binaries for this build{why}")
         return python
-    raise _no_wheel(matrix, request, build)
-
-
-def _no_wheel(matrix: Matrix, request: Request, build: Build) -> Refusal:
-    """A companion has no wheel for this Python: the nearest Pythons, routes and companion sets that install."""
-    asked = request.python or _newest_python(build.python.get(request.platform, ()))
-    gone = _missing(matrix, request, build, asked)
-    where = f"{request.platform} Python {asked}" if request.python else request.platform
-    message = (f"{' and '.join(gone)} {'has' if len(gone) == 1 else 'have'} no wheel on PyPI for {where}: "
-               f"the pip command for torch {build.torch} would fail")
-    alternatives = [f"Python {p}" for p in _nearest(_fit(matrix, request, build), asked)]
-    family = matrix.routes[build.route].family
-    for other in candidate_builds(matrix, dataclasses.replace(request, family=None)):
-        other_family = matrix.routes[other.route].family
-        if (other.torch, other.accel) == (build.torch, build.accel) and other_family != family \
-                and _installs(matrix, request, other):
-            alternatives.append(f"--channel {other_family}")
-    for other in candidate_builds(matrix, dataclasses.replace(request, accel=None, family=None)):
-        if other.torch == build.torch and other.accel != build.accel \
-                and _installs(matrix, dataclasses.replace(request, accel=other.accel), other):
-            flag = _accel_flag(other.accel)
-            if flag:
-                alternatives.append(flag)
-    if candidate_builds(matrix, dataclasses.replace(request, installer="conda", family=None)):
-        alternatives.append("--installer conda")
-    left_out = [g.split()[0] for g in gone]
-    keep = [r for r in request.companions if r not in left_out]
-    alternatives.append(f"--with '{','.join(keep)}' (leave {', '.join(left_out)} out)")
-    return Refusal(message, alternatives=tuple(dict.fromkeys(alternatives)), context={"request": request.describe()})
-
-
-def _nearest(pythons: tuple[PyVer, ...], wanted: PyVer) -> list[PyVer]:
-    def distance(p: PyVer) -> tuple[int, bool]:
-        return (abs(p.version.minor - wanted.version.minor) + 10 * abs(p.version.major - wanted.version.major),
-                p.freethreaded != wanted.freethreaded)
-    return sorted(pythons, key=distance)[:3]
+    raise wheels.no_wheel(matrix, request, build, request.python or newest)
 
 
 def _with_yanks(pins: tuple[Pin, ...], yanked: dict[str, str]) -> tuple[Pin, ...]:
