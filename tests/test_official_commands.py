@@ -191,6 +191,24 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
+DEPARTURES = [c for c in CASES if _deviates(*c) and not truth_for(*c).get("refused")]
+
+
+@pytest.mark.parametrize("case", DEPARTURES, ids=[_case_id(c) for c in DEPARTURES])
+def test_a_departure_from_the_page_is_explained_in_the_command(case, matrix):
+    """Where envgen's command differs from the page's, a matrix note saying why is among the command's notes
+    (`envgen command` and `--json`), not only in `envgen matrix`."""
+    row, platform = case
+    truth = truth_for(row, platform)
+    facets = page_facets(row)
+    request = Request(torch=Version(row["torch"]), accel=Accel.parse(truth.get("variant", row["variant"])),
+                      platform=platform, installer=row["installer"], family=truth.get("family", _family(row)),
+                      companions=tuple(r for r in COMPANIONS if r in facets["packages"]))
+    notes = install_command(resolve_one(matrix, request)).notes
+    wanted = _as_list(row["matrix_note"])
+    assert any(text in n for text in wanted for n in notes), f"{row['id']}: none of {wanted} in {notes}"
+
+
 def test_rows_are_well_formed():
     ids = [r["id"] for r in ROWS]
     assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
