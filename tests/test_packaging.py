@@ -27,6 +27,12 @@ def test_wheel_ships_the_matrix(wheel):
         assert f"envgen/matrices/{f}" in names
 
 
+def test_wheel_ships_the_site_assets(wheel):
+    """`envgen site` copies its stylesheet and script from the installed package."""
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {"envgen/site/assets/site.css", "envgen/site/assets/site.js"} <= set(names)
+
+
 def test_wheel_install_finds_its_own_matrix(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],

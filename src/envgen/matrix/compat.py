@@ -213,10 +213,17 @@ def judge(matrix: Matrix, machine: Machine, accel: Accel, archs: tuple[str, ...]
 
 def judge_build(matrix: Matrix, machine: Machine, rel: Release, accel: Accel) -> Verdict:
     """`judge` with the architectures the matrix lists for this build of `rel`."""
+    archs, exact = judged_archs(matrix, rel, accel)
+    return judge(matrix, machine, accel, archs, archs_exact=exact)
+
+
+def judged_archs(matrix: Matrix, rel: Release, accel: Accel) -> tuple[tuple[str, ...], bool]:
+    """The architectures `judge_build` judges a build of `rel` by, and whether the matrix lists them for this
+    very build (else: its siblings' lists, less what the build's CUDA cannot compile)."""
     archs, exact = build_archs(rel, accel)
     if not exact and accel.cuda is not None:
         archs = compilable(matrix, archs, accel.cuda)
-    return judge(matrix, machine, accel, archs, archs_exact=exact)
+    return archs, exact
 
 
 def _driver_side(matrix: Matrix, m: Machine, cuda: Version, full: Version | None,
