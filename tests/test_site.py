@@ -17,6 +17,7 @@ import os
 import random
 import shutil
 import time
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,17 @@ def test_site_is_byte_stable_small_and_names_its_inputs(matrix, site):
             assert "<script src=\"http" not in text and "<link rel=\"stylesheet\" href=\"http" not in text
 
 
+def test_release_pages_hold_every_command_and_sources_every_source(matrix, site):
+    out, data = site
+    for rel in data["releases"]:
+        text = (out / "releases" / f"{rel['torch']}.html").read_text()
+        for row in rel["cells"]:
+            assert escape(data["strings"][row[4]], quote=False) in text, (rel["torch"], row)
+        assert f'href="../index.html#torch={rel["torch"]}"' in text
+    sources = (out / "sources.html").read_text()
+    assert all(escape(s.url) in sources for s in matrix.sources.values())
+
+
 def test_cli_writes_the_site(capsys, tmp_path):
     r = run(capsys, "site", "-o", str(tmp_path / "s"), "--json", "--matrix-dir", str(MINI))
     assert r.code == 0, r.err
@@ -240,6 +252,20 @@ def test_browser(page, matrix, site, tmp_path, capsys):
         assert page.text_content("#command") == command_json(matrix, cell)[0]["command"]
         assert page.text_content("#equiv") == "envgen command " + " ".join(cell.argv())
 
+    # the keyboard reaches every field in order, and the copy button copies
+    page.focus("#sel-torch")
+    order = []
+    for _ in range(14):  # the selects, the summaries of their reasons, the machine's fields, the copy button
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+    fields = [x for x in order if x.startswith(("sel-", "m-")) or x == "copy"]
+    assert fields == ["sel-platform", "sel-family", "sel-accel", "sel-python", "m-driver", "m-gpu", "copy"], order
+    assert "SUMMARY" in order  # the reasons of unavailable choices open from the keyboard
+    page.focus("#sel-python")
+    page.keyboard.press("Home")  # a select takes arrow keys and Home/End: the newest Python that exists
+    page.click("#copy")
+    page.wait_for_function("document.getElementById('copied').textContent === 'Copied'")
+
     # disabled choices say why: torch 0.3.0 has no macOS arm64 build, 2.5.1 no conda-forge route on Windows...
     page.select_option("#sel-torch", "0.3.0")
     option = page.locator("#sel-platform option[value=osx-arm64]")
@@ -321,7 +347,8 @@ def test_browser(page, matrix, site, tmp_path, capsys):
         wide = page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 390, "the selector scrolls sideways on a phone"
     page.goto((out / "releases" / "1.8.1.html").as_uri())
-    page.screenshot(path=str(tmp_path / "release-phone-dark.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "release-phone-dark.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "a release page scrolls sideways on a phone"
     page.set_viewport_size({"width": 1280, "height": 900})
     page.emulate_media(color_scheme="light")
     assert all(p.stat().st_size > 10_000 for p in shots)

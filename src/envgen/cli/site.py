@@ -22,6 +22,7 @@ def site(
     from envgen.site.build import build_site
 
     matrix = common.load(matrix_dir)
+    common.note(f"compiling every cell of {len(matrix.releases)} releases through envgen command ...")
     written = build_site(matrix, out)
     size = sum(p.stat().st_size for p in written)
     if json_out:

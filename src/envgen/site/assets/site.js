@@ -239,18 +239,18 @@
       var ok = !!ix.ok[String(i)];
       return { value: pl, text: pl, ok: ok, why: ok ? "" : reasonFor(r, [i]) };
     }));
-    var f = p < 0 ? -1 : setOptions("family", D.families.map(function (fam, i) {
+    var f = p < 0 ? setOptions("family", []) : setOptions("family", D.families.map(function (fam, i) {
       var ok = !!ix.ok[p + "|" + i];
       return { value: fam[0], text: fam[1] + " (" + fam[0] + ")", ok: ok, why: ok ? "" : reasonFor(r, [p, i]) };
     }));
     var hidden = [];
-    var a = f < 0 ? -1 : setOptions("accel", r.accels.map(function (tag, i) {
+    var a = f < 0 ? setOptions("accel", []) : setOptions("accel", r.accels.map(function (tag, i) {
       var ok = !!ix.ok[p + "|" + f + "|" + i], v = ok ? verdict(r, tag) : null, text = D.accel_names[tag];
       if (v && v.runs === "no") { hidden.push(text + ": " + v.why); return { value: tag, text: text, ok: false, hidden: true, why: "does not run on this machine: " + v.why }; }
       var mark = v && v.runs === "minor" ? " (minor-version compatibility)" : v && v.runs === "forward" ? " (forward-compat package)" : "";
       return { value: tag, text: text, ok: ok, why: ok ? "" : reasonFor(r, [p, f, i]), mark: mark, preferred: ok && tag !== "cpu" && tag.indexOf("cu") === 0 };
     }));
-    var y = a < 0 ? -1 : setOptions("python", r.pythons.map(function (py, i) {
+    var y = a < 0 ? setOptions("python", []) : setOptions("python", r.pythons.map(function (py, i) {
       var ok = !!ix.cells[[p, f, a, i].join("|")];
       return { value: py, text: py, ok: ok, why: ok ? "" : reasonFor(r, [p, f, a, i]), preferred: ok && !/t$/.test(py) };
     }));
