@@ -177,6 +177,7 @@ def test_cli_writes_the_site(capsys, tmp_path):
 # --- the browser ---------------------------------------------------------------------------------------
 DRIVERS = [None, "384.81", "410.48", "418.39", "440.33", "450.80.02", "455.32", "470.57.02", "510.47.03",
            "525.60.13", "535.104.05", "550.54.14", "570.86.10", "580.65.06", "595.71.05"]
+DRIVER_CUDAS = [None, "9.0", "10.2", "11.0", "11.4", "11.8", "12.0", "12.2", "12.4", "12.8", "13.0", "13.2"]
 GPUS = [["GeForce GTX 780"], ["Tesla K80"], ["NVIDIA GeForce GTX 1080"], ["Tesla V100-SXM2-16GB"],
         ["NVIDIA GeForce RTX 3090"], ["A100-SXM4-40GB"], ["NVIDIA H100 80GB HBM3"], ["NVIDIA GeForce RTX 4090"],
         ["NVIDIA GeForce RTX 5090"], ["3.5"], ["5.0"], ["12.0"], ["an unknown GPU"],
@@ -309,14 +310,19 @@ def test_browser(page, matrix, site, tmp_path, capsys):
     for _ in range(3000):
         rel, tag = rng.choice(builds)
         driver, names, os_name = rng.choice(DRIVERS), rng.choice(GPUS), rng.choice(["linux", "windows"])
+        driver_cuda = rng.choice(DRIVER_CUDAS) if driver is None else None
         gpus = tuple(spec(matrix, n) for n in names)
         entry = next(e for e in data["releases"] if e["torch"] == str(rel.torch))
         archs = entry["judge"].get(tag, [[], True])[0]
-        cases.append([{"os": os_name, "driver": driver, "gpus": [js_gpu(g) for g in gpus]}, {"tag": tag, "archs": archs}])
-        m = Machine(os_name, DriverVersion(driver) if driver else None, None, gpus)
+        cases.append([{"os": os_name, "driver": driver, "driver_cuda": driver_cuda, "gpus": [js_gpu(g) for g in gpus]},
+                      {"tag": tag, "archs": archs}])
+        m = Machine(os_name, DriverVersion(driver) if driver else None, Version(driver_cuda) if driver_cuda else None,
+                    gpus)
         expected.append(judge_build(matrix, m, rel, Accel.parse(tag)).runs)
     got = page.evaluate("cases => cases.map(([m, b]) => window.envgenSite.judge(m, b).runs)", cases)
     assert got == expected
+    verdicts = {v: expected.count(v) for v in sorted(set(expected))}
+    assert set(verdicts) == {"full", "minor", "forward", "no", "unknown"}, verdicts  # every branch was compared
     # and finds GPUs by name as the matrix does
     names = [g.name for g in matrix.gpu_models] + [f"NVIDIA {g.name} 24GB" for g in matrix.gpu_models[::7]] + \
         ["Tesla V100-SXM2-16GB", "NVIDIA A100-SXM4-80GB", "NVIDIA GeForce RTX 4060 Laptop GPU", "Radeon"]
@@ -327,6 +333,8 @@ def test_browser(page, matrix, site, tmp_path, capsys):
            "|   0  NVIDIA GeForce RTX 3090        On  | 00000000:01:00.0 Off |                  N/A |\n")
     read = page.evaluate("t => window.envgenSite.readMachine('', t).machine", smi)
     assert read["driver"] == "535.104.05" and read["gpus"] == [js_gpu(gpu(matrix, "NVIDIA GeForce RTX 3090"))]
+    read = page.evaluate("t => window.envgenSite.readMachine('CUDA 12.2', t).machine", "Tesla T4")
+    assert read["driver"] is None and read["driver_cuda"] == "12.2" and read["gpus"] == [js_gpu(gpu(matrix, "Tesla T4"))]
 
     # screenshots: desktop and phone, light and dark
     shots = []
@@ -354,8 +362,8 @@ def test_browser(page, matrix, site, tmp_path, capsys):
     assert all(p.stat().st_size > 10_000 for p in shots)
 
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    print(f"\nbrowser: {len(cells)} cells compared; {hidden_checked} hidden-build checks; {len(cases)} judge cases; "
-          f"first render {first:.0f} ms after navigation start (first contentful paint {fcp} ms; page ready "
+    print(f"\nbrowser: {len(cells)} cells compared; {hidden_checked} hidden-build checks; {len(cases)} judge cases "
+          f"{verdicts}; first render {first:.0f} ms after navigation start (first contentful paint {fcp} ms; page ready "
           f"{page.loaded_in * 1000:.0f} ms); site {size} bytes; checks took {time.perf_counter() - t0:.1f} s; "
           f"screenshots in {tmp_path}")
     assert len(cells) >= 200

@@ -145,6 +145,8 @@ def compile_site(matrix: Matrix) -> dict[str, Any]:
         "format": FORMAT, "envgen": __version__, "digest": matrix.digest,
         "platforms": platforms, "families": [list(f) for f in families],
         "floors": {t: {o: _floor_pair(matrix, t, o) for o in OSES} for t in tags},
+        "toolkits": {o: [[str(tk.cuda), str(f)] for tk in matrix.toolkits.values()
+                         if (f := tk.driver_windows if o == "windows" else tk.driver_linux) is not None] for o in OSES},
         "gpus": [[g.name, str(g.cc)] for g in matrix.gpu_models],
         "datacenter": [g.name for g in matrix.datacenter],
         "forward": _forward(matrix), "slots": list(SLOTS),

@@ -65,8 +65,9 @@ def index(data: dict[str, Any]) -> str:
         '<section id="machine" aria-labelledby="machine-h"><h2 id="machine-h">What runs on my machine</h2>\n'
         '<p class="hint">Builds your NVIDIA driver or GPU cannot run are hidden from the compute platforms, '
         "by the same rules as <code>envgen detect</code>.</p>\n<div class=\"grid\">"
-        '<div class="field"><label for="m-driver">NVIDIA driver version</label>\n'
-        '<input id="m-driver" inputmode="decimal" autocomplete="off" placeholder="e.g. 535.104.05"></div>\n'
+        '<div class="field"><label for="m-driver">NVIDIA driver version (or the CUDA version nvidia-smi shows)'
+        '</label>\n'
+        '<input id="m-driver" inputmode="decimal" autocomplete="off" placeholder="e.g. 535.104.05 or 12.2"></div>\n'
         '<div class="field wide"><label for="m-gpu">GPU: a name, a compute capability, or nvidia-smi output</label>\n'
         '<textarea id="m-gpu" rows="2" placeholder="e.g. RTX 3090, 8.6, or paste nvidia-smi"></textarea></div>'
         '</div>\n<p id="m-status" role="status"></p>\n<ul id="m-hidden"></ul></section>\n'

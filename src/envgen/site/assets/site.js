@@ -90,8 +90,22 @@
     return false;
   }
   function label(g) { return g.cc ? g.name + " (" + smName(g.cc) + ")" : g.name; }
+  function mmOf(v) { return major(v) + "." + minor(v); }
+  function impliedDriver(driverCuda, os) {  // envgen.matrix.compat.implied_driver
+    var found = D.toolkits[os].filter(function (t) { return cmp(mmOf(t[0]), mmOf(driverCuda)) <= 0; })
+      .map(function (t) { return t[1]; });
+    return found.length ? found.reduce(function (a, b) { return cmp(a, b) >= 0 ? a : b; }) : null;
+  }
   function driverSide(m, cuda, full, compat) {
-    var mm = major(cuda) + "." + minor(cuda);
+    var mm = mmOf(cuda);
+    if (m.driver === null && m.driver_cuda) {
+      if (cmp(mm, mmOf(m.driver_cuda)) <= 0) { return ["full", "the driver runs CUDA up to " + mmOf(m.driver_cuda) + ", so CUDA " + mm + " fully"]; }
+      var low = impliedDriver(m.driver_cuda, m.os);
+      if (major(cuda) === major(m.driver_cuda) && major(cuda) >= 11 && compat !== null && low !== null && cmp(low, compat) >= 0) {
+        return ["minor", "the driver runs CUDA up to " + mmOf(m.driver_cuda) + " (so it is >= " + low + "): minor-version compatibility"];
+      }
+      return ["no", "the driver runs CUDA up to " + mmOf(m.driver_cuda) + "; CUDA " + mm + " needs more" + (full ? " (a driver >= " + full + " on " + m.os + ")" : "")];
+    }
     if (m.driver === null) { return ["unknown", "the NVIDIA driver version is unknown"]; }
     if (full !== null && cmp(m.driver, full) >= 0) { return ["full", "driver " + m.driver + " runs CUDA " + mm + " fully"]; }
     if (major(cuda) >= 11 && compat !== null && cmp(m.driver, compat) >= 0) {
@@ -116,7 +130,8 @@
     if (!m.gpus.every(function (g) { return g.datacenter; })) { return null; }
     return fc["package"].replace("{major}", major(cuda)).replace("{minor}", minor(cuda));
   }
-  // machine: {os, driver (text or null), gpus: [{name, cc, datacenter}]}; build: {tag, archs}
+  // machine: {os, driver (text or null), driver_cuda (the CUDA it runs, when the driver is unknown), gpus:
+  // [{name, cc, datacenter}]}; build: {tag, archs}
   function judge(m, build) {
     var tag = build.tag;
     if (tag === "cpu") { return { runs: "full", why: "the CPU build runs anywhere" }; }
@@ -154,13 +169,16 @@
         if (spec.cc === null) { errors.push("unknown GPU '" + item + "': give its compute capability (e.g. 8.6)"); } else { gpus.push(spec); }
       });
     }
+    var cuda = null, cm = /^(?:cuda\s*)?([0-9]{1,2}\.[0-9]+)$/i.exec(driver);
+    if (cm && major(cm[1]) >= 7) { cuda = cm[1]; driver = ""; }  // the CUDA version nvidia-smi shows (ENVGEN_CUDA)
+    if (!cuda && !driver) { var sm = /CUDA Version:\s*([0-9]+\.[0-9]+)/i.exec(text); cuda = sm ? sm[1] : null; }
     if (driver && (!/^[0-9]+(\.[0-9]+)*$/.test(driver) || major(driver) < 100)) {
-      errors.push("'" + driver + "' is not an NVIDIA driver version (e.g. 535.104.05)");
+      errors.push("'" + driver + "' is neither an NVIDIA driver version (e.g. 535.104.05) nor a CUDA version (e.g. 12.2)");
       driver = "";
     }
-    if (!driver && !gpus.length) { return { machine: null, errors: errors }; }
+    if (!driver && !cuda && !gpus.length) { return { machine: null, errors: errors }; }
     if (!gpus.length) { gpus.push({ name: "an NVIDIA GPU of unknown model", cc: null, datacenter: false }); }
-    return { machine: { os: "linux", driver: driver || null, gpus: gpus }, errors: errors };
+    return { machine: { os: "linux", driver: driver || null, driver_cuda: driver ? null : cuda, gpus: gpus }, errors: errors };
   }
 
   // --- the selector ------------------------------------------------------------------------------------
@@ -199,7 +217,7 @@
   function verdict(r, tag) {
     if (!machine) { return null; }
     var j = r.judge[tag];
-    var m = { os: osOf(state.platform), driver: machine.driver, gpus: machine.gpus };
+    var m = { os: osOf(state.platform), driver: machine.driver, driver_cuda: machine.driver_cuda, gpus: machine.gpus };
     return judge(m, { tag: tag, archs: j ? j[0] : [] });
   }
   function setOptions(key, choices) {
@@ -307,7 +325,8 @@
     machine = read.machine;
     var status = read.errors.join("; ");
     if (machine) {
-      status = (status ? status + ". " : "") + "Judging for " + (machine.driver ? "NVIDIA driver " + machine.driver : "an NVIDIA driver of unknown version") +
+      status = (status ? status + ". " : "") + "Judging for " + (machine.driver ? "NVIDIA driver " + machine.driver :
+        machine.driver_cuda ? "an NVIDIA driver that runs CUDA " + machine.driver_cuda : "an NVIDIA driver of unknown version") +
         "; " + machine.gpus.map(label).join(", ") + ".";
     }
     $("m-status").textContent = status;
