@@ -83,8 +83,13 @@ def refusal(matrix: Matrix, cell: Cell) -> str | None:
     try:
         ask(matrix, cell)
     except EnvgenError as exc:
-        return exc.message + (f"\nhint: {exc.hint}" if exc.hint else "")
+        return reason_text(exc)
     return None
+
+
+def reason_text(exc: EnvgenError) -> str:
+    """A refusal as the CLI prints it, less the `error: ` prefix."""
+    return exc.message + (f"\nhint: {exc.hint}" if exc.hint else "")
 
 
 @dataclass(slots=True)
@@ -129,8 +134,8 @@ def site_platforms(matrix: Matrix) -> list[str]:
 
 def site_families(matrix: Matrix) -> list[tuple[str, str]]:
     """(family, installer), conda families first, in the matrix's order of routes."""
-    fams = dict.fromkeys((r.installer, r.family) for r in matrix.routes.values())
-    return sorted(((f, i) for i, f in fams), key=lambda fi: (fi[1] != "conda", list(fams).index((fi[1], fi[0]))))
+    pairs = list(dict.fromkeys((r.family, r.installer) for r in matrix.routes.values()))
+    return [p for p in pairs if p[1] == "conda"] + [p for p in pairs if p[1] != "conda"]
 
 
 def compile_site(matrix: Matrix) -> dict[str, Any]:
@@ -208,7 +213,7 @@ def _cells(matrix: Matrix, rel: Release) -> tuple[dict[Cell, tuple[dict[str, Any
                 try:
                     (answered[cell],) = ask(matrix, cell)
                 except EnvgenError as exc:
-                    refused[cell] = exc.message + (f"\nhint: {exc.hint}" if exc.hint else "")
+                    refused[cell] = reason_text(exc)
     return answered, refused
 
 
