@@ -56,14 +56,15 @@ def command_json(matrix, cell: Cell):
     from envgen.cli import _common
     from envgen.cli.command import command
 
-    a = Accel.parse(cell.accel)
+    a = Accel.parse(cell.accel) if cell.accel else None
     out = io.StringIO()
     loader = _common.load
     _common.load = lambda _dir: matrix
     try:
         with contextlib.redirect_stdout(out):
-            command(torch=cell.torch, cuda=cell.accel if a.kind == "cuda" else None,
-                    rocm=a.dotted if a.kind == "rocm" else None, cpu=a.kind == "cpu", xpu=a.kind == "xpu",
+            command(torch=cell.torch, cuda=cell.accel if a and a.kind == "cuda" else None,
+                    rocm=a.dotted if a and a.kind == "rocm" else None, cpu=bool(a and a.kind == "cpu"),
+                    xpu=bool(a and a.kind == "xpu"),
                     platform=cell.platform, installer=None, channel=cell.family, python=cell.python, with_=None,
                     json_out=True, matrix_dir=None)
     finally:
@@ -103,6 +104,25 @@ def test_a_sample_through_the_whole_command_line(capsys, matrix, site):
         r = run(capsys, "command", *cell.argv(), "--json")
         assert r.code == 0, (cell, r.err)
         assert json.loads(r.out) == command_json(matrix, cell)
+
+
+def test_every_disabled_choice_carries_envgen_commands_refusal(matrix, site):
+    """Every reason of the site, decoded as the page decodes it, is the error `envgen command` raises for the
+    selection up to that choice (its body, in-process; the printed form is checked on a sample below)."""
+    from envgen.errors import EnvgenError
+
+    _, data = site
+    checked = 0
+    for rel in data["releases"]:
+        axes = (data["platforms"], [f for f, _ in data["families"]], rel["accels"], rel["pythons"])
+        for row in rel["no"]:
+            cell = Cell(rel["torch"], *[axes[i][v] for i, v in enumerate(row[:4]) if v >= 0])
+            reason = fill("".join(data["strings"][i] for i in data["lists"][row[4]]), slot_values(cell))
+            with pytest.raises(EnvgenError) as info:
+                command_json(matrix, cell)
+            assert reason == info.value.message + (f"\nhint: {info.value.hint}" if info.value.hint else ""), cell
+            checked += 1
+    print(f"\n{checked} disabled choices compared with envgen command's refusal")
 
 
 def test_disabled_choices_carry_the_refusal_envgen_prints(capsys, site):
