@@ -12,7 +12,6 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 import warnings
 from pathlib import Path
 from typing import IO, Any
@@ -64,6 +63,8 @@ def header(comment: str, *, input_hash: str, command: str, title: str = "") -> s
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write through a temporary file in the same folder and `os.replace`, so no half file is ever seen."""
+    import tempfile  # here, not at the top: commands that only read start faster
+
     path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:

@@ -1,4 +1,7 @@
-"""Helpers shared by the command modules: options, JSON output, colour, the error report."""
+"""Helpers shared by the command modules: JSON output, colour, the error report (the options: `_options`).
+
+No typer here: the light path (`cli._light`) runs commands through these helpers without building the app.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ import os
 import re
 import sys
 from typing import TYPE_CHECKING, Any
-
-import typer
 
 from envgen.errors import EnvgenError
 
@@ -20,27 +21,6 @@ if TYPE_CHECKING:
     from envgen.doctor.detect import Choice
     from envgen.doctor.facts import Facts
     from envgen.matrix import Matrix
-
-MATRIX_DIR_OPTION = typer.Option(None, "--matrix-dir", help="Use the matrix in DIR instead of the bundled one.",
-                                 metavar="DIR", envvar="ENVGEN_MATRIX_DIR")
-JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
-
-# the selection flags shared by env, command and lock (see envgen.compile.selection.build_requests)
-TORCH_OPTION = typer.Option(None, "--torch", help="torch version, e.g. 1.8.1 (default: newest)")
-CUDA_OPTION = typer.Option(None, "--cuda", help="CUDA version: 10.2, cu102 or auto (detect this machine)")
-ROCM_OPTION = typer.Option(None, "--rocm", help="ROCm version, e.g. 5.7")
-CPU_OPTION = typer.Option(False, "--cpu", help="the CPU build")
-XPU_OPTION = typer.Option(False, "--xpu", help="the Intel XPU build")
-PLATFORMS_OPTION = typer.Option(None, "--platform", help="conda subdir (default: this machine); repeat for several")
-INSTALLER_OPTION = typer.Option(None, "--installer", help="conda, pip or both (default: both)")
-CHANNEL_OPTION = typer.Option(None, "--channel",
-                              help="pytorch, conda-forge, peterjc123, pytorch-index or pypi (implies the installer)")
-PYTHON_OPTION = typer.Option(None, "--python", help="Python version (default: the newest with binaries)")
-MIRROR_OPTION = typer.Option(None, "--mirror", metavar="FROM=TO",
-                             help="Download FROM (a channel or index URL prefix) from TO; repeatable. "
-                                  "Also ENVGEN_MIRRORS and mirrors.toml.")
-OFFLINE_OPTION = typer.Option(False, "--offline", help="Use cached repodata and index pages only.")
-WITH_OPTION = typer.Option(None, "--with", help="companions, e.g. torchvision,torchaudio (default: both)")
 
 
 def use_colour(stream: Any = None) -> bool:
@@ -59,6 +39,29 @@ def console(stderr: bool = False) -> Console:
     colour = use_colour(stream)
     return Console(file=stream, no_color=not colour, highlight=False, soft_wrap=False,
                    force_terminal=colour if colour else None, width=None if colour else 200)
+
+
+# what click.echo strips from text bound for a stream that is not a terminal (click's own pattern)
+_ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")
+
+
+def echo(text: str, nl: bool = True) -> None:
+    """`typer.echo` of a text without typer: stdout, a line feed unless `nl` is false, ANSI style codes stripped
+    when stdout is not a terminal, flushed (what click.echo does with text; the light path stays byte-identical)."""
+    out = text + "\n" if nl else text
+    stream = sys.stdout
+    if out and not _isatty(stream):
+        out = _ANSI.sub("", out)
+    if out:
+        stream.write(out)
+    stream.flush()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except Exception:  # noqa: BLE001 - click treats a stream that cannot say as no terminal
+        return False
 
 
 def print_json(data: Any) -> None:

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from envgen.cli._common import JSON_OPTION, MATRIX_DIR_OPTION, note, print_json
+from envgen.cli._common import note, print_json
+from envgen.cli._options import JSON_OPTION, MATRIX_DIR_OPTION
 from envgen.errors import BadInput
 
 if TYPE_CHECKING:

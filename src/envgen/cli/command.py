@@ -1,30 +1,47 @@
-"""`envgen command`: the install command for a combination."""
+"""`envgen command`: the install command for a combination.
+
+typer is imported only by `register`: the light path (`cli._light`) calls `command` without building the app.
+"""
 
 from __future__ import annotations
 
-import typer
+from typing import TYPE_CHECKING
 
 from envgen.cli import _common as common
 
+if TYPE_CHECKING:
+    import typer
+
 
 def register(app: typer.Typer) -> None:
-    app.command("command", help="Print the install command for a torch version and variant.")(command)
+    import typer
+
+    from envgen.cli import _options as options
+
+    def command_cli(
+        torch: str | None = options.TORCH_OPTION,
+        cuda: str | None = options.CUDA_OPTION,
+        rocm: str | None = options.ROCM_OPTION,
+        cpu: bool = options.CPU_OPTION,
+        xpu: bool = options.XPU_OPTION,
+        platform: str | None = typer.Option(None, "--platform", help="conda subdir (default: this machine)"),
+        installer: str | None = options.INSTALLER_OPTION,
+        channel: str | None = options.CHANNEL_OPTION,
+        python: str | None = options.PYTHON_OPTION,
+        with_: str | None = options.WITH_OPTION,
+        json_out: bool = options.JSON_OPTION,
+        matrix_dir: str | None = options.MATRIX_DIR_OPTION,
+    ) -> None:
+        command(torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, xpu=xpu, platform=platform, installer=installer,
+                channel=channel, python=python, with_=with_, json_out=json_out, matrix_dir=matrix_dir)
+
+    app.command("command", help="Print the install command for a torch version and variant.")(command_cli)
 
 
-def command(
-    torch: str | None = common.TORCH_OPTION,
-    cuda: str | None = common.CUDA_OPTION,
-    rocm: str | None = common.ROCM_OPTION,
-    cpu: bool = common.CPU_OPTION,
-    xpu: bool = common.XPU_OPTION,
-    platform: str | None = typer.Option(None, "--platform", help="conda subdir (default: this machine)"),
-    installer: str | None = common.INSTALLER_OPTION,
-    channel: str | None = common.CHANNEL_OPTION,
-    python: str | None = common.PYTHON_OPTION,
-    with_: str | None = common.WITH_OPTION,
-    json_out: bool = common.JSON_OPTION,
-    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
-) -> None:
+def command(torch: str | None = None, cuda: str | None = None, rocm: str | None = None, cpu: bool = False,
+            xpu: bool = False, platform: str | None = None, installer: str | None = None,
+            channel: str | None = None, python: str | None = None, with_: str | None = None,
+            json_out: bool = False, matrix_dir: str | None = None) -> None:
     from envgen.compile.commands import install_command
     from envgen.compile.resolve import resolve
     from envgen.compile.selection import build_requests
@@ -42,4 +59,4 @@ def command(
         common.note(f"# {cmd.installer} on {cmd.platform}, {cmd.variant}, Python {cmd.python} ({cmd.route})")
         for n in cmd.notes:
             common.note(f"#   {n}")
-        typer.echo(cmd.command)
+        common.echo(cmd.command)

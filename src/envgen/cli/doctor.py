@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from envgen.cli import _common as common
+from envgen.cli import _options as options
 
 if TYPE_CHECKING:
     from envgen.doctor.detect import Choice, Detection
@@ -34,8 +35,8 @@ def doctor(
     explain: bool = typer.Option(False, "--explain",
                                  help="show every fact the report implies (with where it came from) and the "
                                       "strength of each finding's evidence"),
-    json_out: bool = common.JSON_OPTION,
-    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
+    json_out: bool = options.JSON_OPTION,
+    matrix_dir: str | None = options.MATRIX_DIR_OPTION,
 ) -> None:
     from envgen.doctor.diagnose import diagnosis
     from envgen.doctor.facts import merge, to_json
@@ -138,8 +139,8 @@ def detect(
     allow_cpu: bool = typer.Option(False, "--allow-cpu",
                                    help="on a GPU machine where no CUDA build runs, name the CPU build (exit 0) "
                                         "instead of exiting 1 with the choices"),
-    json_out: bool = common.JSON_OPTION,
-    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
+    json_out: bool = options.JSON_OPTION,
+    matrix_dir: str | None = options.MATRIX_DIR_OPTION,
 ) -> None:
     """Overrides for another machine: ENVGEN_GPU, ENVGEN_DRIVER, ENVGEN_CUDA (see envgen.doctor.detect)."""
     from envgen.doctor import detect as detector

@@ -1,4 +1,7 @@
-"""`envgen env`: write environment.yml and requirements.txt for a combination."""
+"""`envgen env`: write environment.yml and requirements.txt for a combination.
+
+typer is imported only by `register`: the light path (`cli._light`) calls `env` without building the app.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +9,47 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 from envgen.cli import _common as common
 
 if TYPE_CHECKING:
+    import typer
+
     from envgen.compile.stack import Request, Stack
 
 
 def register(app: typer.Typer) -> None:
-    app.command("env", help="Write environment.yml and requirements.txt for a torch version and variant.")(env)
+    import typer
+
+    from envgen.cli import _options as options
+
+    def env_cli(
+        torch: str | None = options.TORCH_OPTION,
+        cuda: str | None = options.CUDA_OPTION,
+        rocm: str | None = options.ROCM_OPTION,
+        cpu: bool = options.CPU_OPTION,
+        xpu: bool = options.XPU_OPTION,
+        platform: list[str] | None = options.PLATFORMS_OPTION,
+        installer: str | None = options.INSTALLER_OPTION,
+        channel: str | None = options.CHANNEL_OPTION,
+        python: str | None = options.PYTHON_OPTION,
+        with_: str | None = options.WITH_OPTION,
+        name: str | None = typer.Option(None, "--name", "-n", help="conda environment name"),
+        out: Path = typer.Option(Path("."), "-o", "--output", help="folder to write into"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="print the files instead of writing them"),
+        json_out: bool = options.JSON_OPTION,
+        matrix_dir: str | None = options.MATRIX_DIR_OPTION,
+    ) -> None:
+        env(torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, xpu=xpu, platform=platform, installer=installer,
+            channel=channel, python=python, with_=with_, name=name, out=out, dry_run=dry_run, json_out=json_out,
+            matrix_dir=matrix_dir)
+
+    app.command("env", help="Write environment.yml and requirements.txt for a torch version and variant.")(env_cli)
 
 
-def env(
-    torch: str | None = common.TORCH_OPTION,
-    cuda: str | None = common.CUDA_OPTION,
-    rocm: str | None = common.ROCM_OPTION,
-    cpu: bool = common.CPU_OPTION,
-    xpu: bool = common.XPU_OPTION,
-    platform: list[str] | None = common.PLATFORMS_OPTION,
-    installer: str | None = common.INSTALLER_OPTION,
-    channel: str | None = common.CHANNEL_OPTION,
-    python: str | None = common.PYTHON_OPTION,
-    with_: str | None = common.WITH_OPTION,
-    name: str | None = typer.Option(None, "--name", "-n", help="conda environment name"),
-    out: Path = typer.Option(Path("."), "-o", "--output", help="folder to write into"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="print the files instead of writing them"),
-    json_out: bool = common.JSON_OPTION,
-    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
-) -> None:
+def env(torch: str | None = None, cuda: str | None = None, rocm: str | None = None, cpu: bool = False,
+        xpu: bool = False, platform: list[str] | None = None, installer: str | None = None,
+        channel: str | None = None, python: str | None = None, with_: str | None = None, name: str | None = None,
+        out: Path = Path("."), dry_run: bool = False, json_out: bool = False, matrix_dir: str | None = None) -> None:
     from envgen.compile.manifests import check_env_name, render_environment_yml, render_requirements
     from envgen.compile.resolve import resolve
     from envgen.compile.selection import build_requests
@@ -57,7 +72,7 @@ def env(
     for m in manifests:
         if dry_run:
             if not json_out:
-                typer.echo(f"--- {out / m.filename}\n{m.text}", nl=False)
+                common.echo(f"--- {out / m.filename}\n{m.text}", nl=False)
         else:
             write_atomic(out / m.filename, m.text)
             common.note(f"wrote {out / m.filename}")

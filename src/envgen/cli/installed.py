@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from envgen.cli import _common as common
+from envgen.cli import _options as options
 
 if TYPE_CHECKING:
     from envgen.lock.fetch import Fetcher
@@ -41,9 +42,9 @@ def install(
                                                              "the Python the lock was made for)"),
     platform: str | None = typer.Option(None, "--platform", help="which locked platform (default: this one)"),
     force: bool = typer.Option(False, "--force", help="install into an existing prefix, making it match the lock"),
-    mirror: list[str] | None = common.MIRROR_OPTION,
-    offline: bool = common.OFFLINE_OPTION,
-    json_out: bool = common.JSON_OPTION,
+    mirror: list[str] | None = options.MIRROR_OPTION,
+    offline: bool = options.OFFLINE_OPTION,
+    json_out: bool = options.JSON_OPTION,
 ) -> None:
     from envgen.lock.install import install as run_install
     from envgen.lock.read import load_lock
@@ -100,7 +101,7 @@ def diff(
     platform: list[str] | None = typer.Option(None, "--platform",
                                               help="only this platform, repeatable (an installed env is taken as the "
                                                    "first, else this machine's)"),
-    json_out: bool = common.JSON_OPTION,
+    json_out: bool = options.JSON_OPTION,
 ) -> None:
     """Added, removed, upgraded, downgraded and rebuilt packages from OLD to NEW; exit 0 when nothing changed."""
     from envgen.lock.changes import diff as changes_between
@@ -125,7 +126,7 @@ def verify(
                                                               "or requirements-<platform>.txt (for a venv)"),
     prefix: Path = typer.Option(..., "--prefix", "-p", "--venv", help="the installed environment (conda or venv)"),
     platform: str | None = typer.Option(None, "--platform", help="which locked platform (default: this one)"),
-    json_out: bool = common.JSON_OPTION,
+    json_out: bool = options.JSON_OPTION,
 ) -> None:
     from envgen.lock.read import kind_of, load_lock
     from envgen.lock.venv import is_venv, read_lock

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from envgen.cli import _common as common
+from envgen.cli import _options as options
 
 if TYPE_CHECKING:
     from envgen.compile.envfile import EnvFile
@@ -28,15 +29,15 @@ def register(app: typer.Typer) -> None:
 
 def lock(
     packages: list[str] | None = typer.Argument(None, help="extra packages to solve together, e.g. 'numpy<2'"),
-    torch: str | None = common.TORCH_OPTION,
-    cuda: str | None = common.CUDA_OPTION,
-    rocm: str | None = common.ROCM_OPTION,
-    cpu: bool = common.CPU_OPTION,
-    platform: list[str] | None = common.PLATFORMS_OPTION,
-    installer: str | None = common.INSTALLER_OPTION,
-    channel: str | None = common.CHANNEL_OPTION,
-    python: str | None = common.PYTHON_OPTION,
-    with_: str | None = common.WITH_OPTION,
+    torch: str | None = options.TORCH_OPTION,
+    cuda: str | None = options.CUDA_OPTION,
+    rocm: str | None = options.ROCM_OPTION,
+    cpu: bool = options.CPU_OPTION,
+    platform: list[str] | None = options.PLATFORMS_OPTION,
+    installer: str | None = options.INSTALLER_OPTION,
+    channel: str | None = options.CHANNEL_OPTION,
+    python: str | None = options.PYTHON_OPTION,
+    with_: str | None = options.WITH_OPTION,
     from_: Path | None = typer.Option(None, "--from", help="environment.yml (its pip: section too), requirements*.txt, "
                                                           "pyproject.toml or pixi.toml"),
     group: list[str] | None = typer.Option(None, "--group", help="with --from: a pyproject extra or dependency group, "
@@ -45,8 +46,8 @@ def lock(
     check: bool = typer.Option(False, "--check", help="exit 1 if the lock in -o no longer matches its inputs "
                                                       "(the recorded ones when no other flag is given)"),
     update: list[str] | None = typer.Option(None, "--update", help="re-solve PKG, keeping the rest locked"),
-    mirror: list[str] | None = common.MIRROR_OPTION,
-    offline: bool = common.OFFLINE_OPTION,
+    mirror: list[str] | None = options.MIRROR_OPTION,
+    offline: bool = options.OFFLINE_OPTION,
     priority: str = typer.Option("strict", "--channel-priority", help="strict, flexible or disabled"),
     virtual: list[str] | None = typer.Option(None, "--virtual", metavar="NAME=VER[=BUILD]",
                                                 help="override a virtual package (__glibc=2.28, __cuda=none)"),
@@ -54,8 +55,8 @@ def lock(
     exclude_newer: str | None = typer.Option(None, "--exclude-newer", metavar="DATE",
                                              help="nothing newer than DATE (2021-06-30, an RFC 3339 time, `release` "
                                                   "= the torch release date, `release+90d`), conda and pip"),
-    json_out: bool = common.JSON_OPTION,
-    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
+    json_out: bool = options.JSON_OPTION,
+    matrix_dir: str | None = options.MATRIX_DIR_OPTION,
 ) -> None:
     """Without flags that say what to lock, the inputs recorded in the lock folder (lock-inputs.yml) are used."""
     from envgen.compile.condarc import load_condarc, mirror_pairs

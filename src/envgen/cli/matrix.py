@@ -1,32 +1,44 @@
-"""`envgen matrix`: what exists."""
+"""`envgen matrix`: what exists.
+
+typer is imported only by `register`: the light path (`cli._light`) calls `matrix_cmd` without building the app.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 from envgen.cli import _common as common
 
 if TYPE_CHECKING:
+    import typer
     from rich.table import Table
 
 
 def register(app: typer.Typer) -> None:
-    app.command("matrix", help="Show which builds exist: per release, per variant, per platform.")(matrix_cmd)
+    import typer
+
+    from envgen.cli import _options as options
+
+    def matrix_cli(
+        torch: str | None = typer.Option(None, "--torch", help="a torch version: its variants, Pythons, companions"),
+        cuda: str | None = typer.Option(None, "--cuda", help="a CUDA version: which releases have it, where"),
+        rocm: str | None = typer.Option(None, "--rocm", help="a ROCm version"),
+        cpu: bool = typer.Option(False, "--cpu", help="CPU builds"),
+        python: str | None = typer.Option(None, "--python", help="only builds with binaries for this Python"),
+        platform: str | None = typer.Option(None, "--platform", help="only this conda subdir"),
+        installer: str | None = typer.Option(None, "--installer", help="conda or pip"),
+        json_out: bool = options.JSON_OPTION,
+        matrix_dir: str | None = options.MATRIX_DIR_OPTION,
+    ) -> None:
+        matrix_cmd(torch=torch, cuda=cuda, rocm=rocm, cpu=cpu, python=python, platform=platform, installer=installer,
+                   json_out=json_out, matrix_dir=matrix_dir)
+
+    app.command("matrix", help="Show which builds exist: per release, per variant, per platform.")(matrix_cli)
 
 
-def matrix_cmd(
-    torch: str | None = typer.Option(None, "--torch", help="a torch version: its variants, Pythons, companions"),
-    cuda: str | None = typer.Option(None, "--cuda", help="a CUDA version: which releases have it, where"),
-    rocm: str | None = typer.Option(None, "--rocm", help="a ROCm version"),
-    cpu: bool = typer.Option(False, "--cpu", help="CPU builds"),
-    python: str | None = typer.Option(None, "--python", help="only builds with binaries for this Python"),
-    platform: str | None = typer.Option(None, "--platform", help="only this conda subdir"),
-    installer: str | None = typer.Option(None, "--installer", help="conda or pip"),
-    json_out: bool = common.JSON_OPTION,
-    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
-) -> None:
+def matrix_cmd(torch: str | None = None, cuda: str | None = None, rocm: str | None = None, cpu: bool = False,
+               python: str | None = None, platform: str | None = None, installer: str | None = None,
+               json_out: bool = False, matrix_dir: str | None = None) -> None:
     from envgen.compile.query import Filters, build_rows, matching_builds, release_detail, summary
     from envgen.compile.selection import parse_accel, parse_installer
     from envgen.errors import Refusal

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from envgen.cli import _common as common
+from envgen.cli import _options as options
 
 if TYPE_CHECKING:
     from envgen.matrix import Matrix
@@ -57,8 +58,8 @@ def migrate(
                                                 "untouched"),
     force: bool = typer.Option(False, "--force", help="write the script even when the target does not run on "
                                                       "this machine's driver or GPU"),
-    json_out: bool = common.JSON_OPTION,
-    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
+    json_out: bool = options.JSON_OPTION,
+    matrix_dir: str | None = options.MATRIX_DIR_OPTION,
 ) -> None:
     """The machine's driver is probed, or given by ENVGEN_DRIVER / ENVGEN_GPU / ENVGEN_CUDA."""
     from envgen import shell

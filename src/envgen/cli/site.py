@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from envgen.cli import _common as common
+from envgen.cli import _options as options
 
 
 def register(app: typer.Typer) -> None:
@@ -16,8 +17,8 @@ def register(app: typer.Typer) -> None:
 
 def site(
     out: Path = typer.Option(..., "-o", "--output", help="folder to write the site into"),
-    json_out: bool = common.JSON_OPTION,
-    matrix_dir: str | None = common.MATRIX_DIR_OPTION,
+    json_out: bool = options.JSON_OPTION,
+    matrix_dir: str | None = options.MATRIX_DIR_OPTION,
 ) -> None:
     from envgen.site.build import build_site
 

@@ -1,0 +1,191 @@
+"""The light path (`envgen.cli._light`): the same calls and the same bytes as typer, without typer's start-up.
+
+Three promises: `parse` reads an argument list exactly as typer does, or declines it; the output (stdout, stderr,
+exit code) is byte-identical to the typer path; and the light path leaves the heavy modules unimported, checked in
+a real process through `-X importtime` (names only, no timing).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINI
+
+M = ["--matrix-dir", str(MINI)]
+
+PLAIN = [
+    ("command", ["command", "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64"]),
+    ("command-json", ["command", "--torch", "2.5.1", "--cuda", "cu121", "--platform", "linux-64", "--json"]),
+    ("command-equals", ["command", "--torch=2.5.1", "--cpu", "--platform=linux-64", "--installer=pip"]),
+    ("command-every-option", ["command", "--torch", "2.5.1", "--rocm", "6.1", "--xpu", "--platform", "linux-64",
+                              "--installer", "pip", "--channel", "pytorch-index", "--python", "3.11",
+                              "--with", "torchvision", "--json"]),
+    ("command-no-options", ["command"]),
+    ("env-dry-run", ["env", "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "--dry-run"]),
+    ("env-platforms", ["env", "--torch", "2.5.1", "--cpu", "--platform", "linux-64", "--platform", "osx-arm64",
+                       "-n", "demo", "-o", "out/dir/", "--dry-run", "--json"]),
+    ("env-output-long", ["env", "--torch", "2.5.1", "--cpu", "--output", "./x", "--name=n1", "--dry-run"]),
+    ("matrix-torch", ["matrix", "--torch", "2.5.1"]),
+    ("matrix-cuda", ["matrix", "--cuda", "10.2", "--json"]),
+    ("matrix-filters", ["matrix", "--cpu", "--python", "3.9", "--platform", "linux-64", "--installer", "conda"]),
+    ("matrix-unicode", ["matrix", "--torch", "2.5.1", "--platform", "línux-64"]),
+]
+DECLINED = [
+    ("help", ["command", "--help"]),
+    ("root-help", ["--help"]),
+    ("nothing", []),
+    ("version-and-more", ["--version", "command"]),
+    ("other-command", ["lock", "--torch", "2.5.1"]),
+    ("unknown-option", ["command", "-z"]),
+    ("prefix-of-an-option", ["env", "--torc", "2.5.1"]),
+    ("missing-value", ["env", "--torch"]),
+    ("empty-value", ["command", "--torch", ""]),
+    ("value-like-an-option", ["command", "--python", "-3"]),
+    ("repeated", ["command", "--torch", "2.5.1", "--torch", "1.8.1"]),
+    ("repeated-flag", ["command", "--cpu", "--cpu"]),
+    ("flag-with-value", ["env", "--cpu=3"]),
+    ("argument", ["env", "extra"]),
+    ("double-dash", ["command", "--", "--torch"]),
+    ("short-attached", ["env", "-ndemo"]),
+    ("option-of-another-command", ["matrix", "--xpu"]),
+    ("platform-twice-for-command", ["command", "--platform", "linux-64", "--platform", "win-64"]),
+    ("surrogate", ["command", "--torch", "2.5.1\udcff"]),
+]
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """What typer passes to each plain command function: they are replaced by recorders."""
+    from envgen.cli import command, env, matrix
+
+    seen: list[tuple[str, dict]] = []
+    for module, attr, name in ((command, "command", "command"), (env, "env", "env"), (matrix, "matrix_cmd", "matrix")):
+        monkeypatch.setattr(module, attr, lambda _n=name, **kw: seen.append((_n, kw)))
+    return seen
+
+
+@pytest.mark.parametrize("args", [p[1] for p in PLAIN], ids=[p[0] for p in PLAIN])
+def test_parse_is_typers_parse(calls, args):
+    from envgen.cli import _app, _light
+
+    assert _app.run([*args, *M]) == 0
+    assert _light.parse([*args, *M]) == calls[-1]
+
+
+def test_matrix_dir_from_the_environment_as_typer_reads_it(calls, monkeypatch):
+    from envgen.cli import _app, _light
+
+    args = ["command", "--torch", "2.5.1"]
+    for value in (str(MINI), ""):
+        monkeypatch.setenv("ENVGEN_MATRIX_DIR", value)
+        _app.run(args)
+        assert _light.parse(args) == calls[-1]
+
+
+@pytest.mark.parametrize("args", [d[1] for d in DECLINED], ids=[d[0] for d in DECLINED])
+def test_what_the_light_path_declines_goes_to_typer(args):
+    from envgen.cli import _light
+
+    assert _light.parse(args) is None
+
+
+def test_completion_always_goes_to_typer():
+    from envgen.cli import _light
+
+    assert _light.parse(["--version"], environ={"_ENVGEN_COMPLETE": "bash_complete"}) is None
+
+
+def _both(capsys, args):
+    """(code, stdout, stderr) of the light path and of typer for the same arguments."""
+    from envgen.cli import _app, _light, _release
+
+    out = []
+    for runner in (_light.run, _app.run):
+        capsys.readouterr()
+        code = runner(list(args))
+        _release()
+        captured = capsys.readouterr()
+        out.append((code, captured.out, captured.err))
+    return out
+
+
+SAME = [
+    *PLAIN,
+    ("refusal", ["command", "--torch", "1.8.1", "--cuda", "11.3", "--platform", "linux-64"]),
+    ("bad-variant", ["command", "--torch", "1.8.1", "--cuda", "banana"]),
+    ("bad-version", ["command", "--torch", "one.eight"]),
+    ("bad-platform", ["env", "--torch", "2.5.1", "--platform", "amiga-68k", "--dry-run"]),
+    ("two-variants", ["command", "--cuda", "10.2", "--cpu"]),
+    ("unknown-torch", ["matrix", "--torch", "9.9"]),
+    ("matrix-cuda-auto", ["matrix", "--cuda", "auto"]),
+    ("bad-env-name", ["env", "--torch", "1.8.1", "--cuda", "10.2", "--name", "a/b", "--dry-run"]),
+    ("no-python", ["env", "--torch", "1.8.1", "--python", "3.12", "--platform", "linux-64", "--dry-run"]),
+]
+
+
+@pytest.mark.parametrize("args", [s[1] for s in SAME], ids=[s[0] for s in SAME])
+def test_same_bytes_as_typer(capsys, args):
+    light, typer = _both(capsys, [*args, *M])
+    assert light[0] is not None, "the light path declined these arguments"
+    assert light == typer
+
+
+def test_env_writes_the_same_files(capsys, tmp_path):
+    from envgen.cli import _app, _light
+
+    texts = []
+    out = tmp_path / "out"
+    args = ["env", "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "-o", str(out), *M]
+    for runner in (_light.run, _app.run):
+        assert runner(args) == 0
+        texts.append({p.name: p.read_bytes() for p in out.iterdir()})
+        for p in out.iterdir():
+            p.unlink()
+    assert texts[0] == texts[1] and len(texts[0]) == 2
+    assert capsys.readouterr().err.count("wrote ") == 4
+
+
+def test_version_is_typers(capsys):
+    light, typer = _both(capsys, ["--version"])
+    assert light == typer == (0, f"envgen {__import__('envgen').__version__}\n", "")
+
+
+# --- the modules the light path leaves alone, seen in a real process ---------------------------------------------
+HEAVY = ("typer", "click", "pydantic", "rich", "ruamel", "requests", "rattler", "uv", "yaml")
+
+
+def _imported(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "envgen", *args], capture_output=True, text=True,
+                          env={**os.environ, "NO_COLOR": "1", **(env or {})}, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = {line.rpartition("|")[2].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    return {n.split(".")[0] for n in names}
+
+
+@pytest.mark.parametrize("args", [
+    ["--version"],
+    ["command", "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", *M],
+    ["command", "--torch", "2.5.1", "--cpu", "--platform", "linux-64", "--json", *M],
+    ["env", "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "--dry-run", *M],
+], ids=["version", "command", "command-json", "env-dry-run"])
+def test_light_path_leaves_heavy_modules_unimported(args):
+    imported = _imported(*args)
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+
+
+def test_version_imports_almost_nothing():
+    assert not _imported("--version") & {"typing", "dataclasses", "pathlib", "json", "packaging"}
+
+
+def test_help_still_goes_through_typer():
+    assert "typer" in _imported("command", "--help")
+
+
+def test_the_checker_sees_a_heavy_import(tmp_path: Path):
+    """The test above would be worthless if the importtime lines were misread."""
+    assert "typer" in _imported("completion", "bash")
