@@ -1,14 +1,16 @@
 """The conda engine: the only module that imports py-rattler.
 
-Solve one target platform (plus noarch) from repodata files already on disk, install verified package files
-into a prefix, validate a solution, and write/read pixi.lock. Inputs and outputs are envgen's own frozen
+Solve one target platform (plus noarch) with repodata from rattler's gateway (`solve_gateway`: `.zst`, CEP-16
+shards, HTTP cache revalidation, through envgen's mirrors, URLs mapped back to canonical ones) or from repodata files
+envgen's own fetcher put on disk (`solve`), install verified package files into a prefix, validate a solution, and
+write/read pixi.lock. Inputs and outputs are envgen's own frozen
 records (`CondaSolve`, `LockedConda`), so the rest of envgen never sees a rattler type.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -116,7 +118,6 @@ def solve(job: CondaSolve, repodata: dict[tuple[str, str], Path],
     """
     import rattler
     from rattler import Channel, SparseRepoData
-    from rattler.exceptions import SolverError
 
     sources = []
     for url in job.channels:
@@ -130,8 +131,105 @@ def solve(job: CondaSolve, repodata: dict[tuple[str, str], Path],
         virtual_packages=_virtual(job.virtual), channel_priority=_priority(job.priority),
         timeout=timedelta(seconds=job.timeout_s), exclude_newer=_cut_off(job.exclude_newer),
         timestamp_policy="allow-missing")
+    records = _solved(job, coro)
+    return tuple(sorted((_record_to_locked(r) for r in records), key=lambda p: p.name))
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Where one run's solves read repodata: a rattler `Gateway` (`.zst`, CEP-16 shards, HTTP cache revalidation,
+    each subdir fetched once per run) over the download URL of each canonical channel (`route`: the mirrors);
+    `canonical` maps every URL the solver returns back to the channel's canonical URL for the lockfiles."""
+
+    gateway: Any
+    route: Callable[[str], str]
+    canonical: Callable[[str], str]
+    offline: bool = False
+
+
+def gateway_sources(cache_dir: Path, route: Callable[[str], str], canonical: Callable[[str], str],
+                    offline: bool = False) -> Sources:
+    """Sources for one run. `offline`: only what the cache holds (local `file://` channels are read as ever)."""
+    from rattler import Gateway, SourceConfig
+    from rattler.networking import AuthenticationMiddleware, Client
+
+    config = SourceConfig(cache_action="force-cache-only" if offline else "cache-or-fetch")
+    client = Client([AuthenticationMiddleware()])  # netrc and rattler's credential store, as requests reads netrc
+    return Sources(Gateway(cache_dir=cache_dir, default_config=config, client=client), route, canonical, offline)
+
+
+def solve_gateway(job: CondaSolve, sources: Sources, locked: tuple[LockedConda, ...] = ()) -> tuple[LockedConda, ...]:
+    """Solve `job` with repodata from the gateway. Sorted by name; URLs canonical, whatever mirror served them."""
+    import rattler
+    from rattler import Channel, Subdir
+    from rattler.exceptions import GatewayError
+
+    routed = [sources.route(url.rstrip("/")) for url in job.channels]
+    coro = rattler.solve(
+        sources=[Channel(url + "/") for url in routed], gateway=sources.gateway,
+        specs=_specs(tuple(_routed(s, sources.route) for s in job.specs)),
+        platforms=[Subdir(job.platform), Subdir("noarch")],
+        locked_packages=[_locked_to_record(_moved(p, sources.route(p.url), sources.route(p.channel)))
+                         for p in locked],
+        virtual_packages=_virtual(job.virtual), channel_priority=_priority(job.priority),
+        timeout=timedelta(seconds=job.timeout_s), exclude_newer=_cut_off(job.exclude_newer),
+        timestamp_policy="allow-missing")
     try:
-        records = _run(coro)
+        records = _solved(job, coro)
+    except GatewayError as exc:
+        failed, text = _first_failure(job, sources, routed) or (f"{routed[0]}/{job.platform}", str(exc))
+        raise _unreachable(job, failed, text, sources.offline) from None
+    out = (_record_to_locked(r) for r in records)
+    return tuple(sorted((_moved(p, sources.canonical(p.url), sources.canonical(p.channel)) for p in out),
+                        key=lambda p: p.name))
+
+
+def _routed(spec: str, route: Callable[[str], str]) -> str:
+    """A `channel-URL::name` spec asks for the channel where its records come from (the mirror)."""
+    channel, sep, rest = spec.rpartition("::")
+    return route(channel.rstrip("/")) + sep + rest if sep and "://" in channel else spec
+
+
+def _moved(p: LockedConda, url: str, channel: str) -> LockedConda:
+    import dataclasses
+
+    return dataclasses.replace(p, url=url, channel=channel.rstrip("/"))
+
+
+def _first_failure(job: CondaSolve, sources: Sources, routed: list[str]) -> tuple[str, str] | None:
+    """The first subdir, channels in priority order, whose repodata the gateway cannot get, and its error: the
+    gateway fetches them at once and reports whichever failed first in time; the message should not depend on that."""
+    from rattler import Channel, Subdir
+    from rattler.exceptions import GatewayError
+
+    specs = _specs(tuple(_routed(s, sources.route) for s in job.specs))
+    for url in routed:
+        for sub in (job.platform, "noarch"):
+            try:
+                _run(sources.gateway.query([Channel(url + "/")], [Subdir(sub)], specs, recursive=False))
+            except GatewayError as exc:
+                return f"{url}/{sub}", str(exc)
+    return None
+
+
+def _unreachable(job: CondaSolve, source: str, text: str, offline: bool) -> OutsideFailure:
+    """The gateway's failure as exit 3, naming the repodata file it could not get (without credentials)."""
+    from envgen.lock.fetch import NETWORK_HINT
+    from envgen.redact import redact
+
+    where = redact(f"{source}/repodata.json")
+    detail = redact(" ".join(text.split()))[:400]
+    if offline and "cache" in text:
+        return OutsideFailure(f"{where} is not in the cache and --offline was given ({detail})",
+                              hint="run once without --offline (or with a mirror) to fill the cache")
+    return OutsideFailure(f"cannot fetch {where}: {detail}", hint=NETWORK_HINT)
+
+
+def _solved(job: CondaSolve, coro: Coroutine[Any, Any, list[RepoDataRecord]]) -> list[RepoDataRecord]:
+    from rattler.exceptions import SolverError
+
+    try:
+        return _run(coro)
     except SolverError as exc:
         text = str(exc)
         if "timed out" in text.lower() or "timeout" in text.lower():
@@ -139,7 +237,6 @@ def solve(job: CondaSolve, repodata: dict[tuple[str, str], Path],
                                  hint="narrow the request (pin python, torch) or raise --timeout") from None
         raise BadInput(f"no {job.platform} environment satisfies the request: {text.strip()}",
                        context={"platform": job.platform, "solver": text}) from None
-    return tuple(sorted((_record_to_locked(r) for r in records), key=lambda p: p.name))
 
 
 _SPARSE: dict[tuple[str, str, str, int], SparseRepoData] = {}  # parsed repodata indexes, reused across platforms

@@ -26,7 +26,7 @@ from envgen.lock.provided import Provided, check_requirements, provided
 from envgen.lock.read import CONDA_LOCK, PIXI_LOCK, RECIPE
 from envgen.lock.records import LockedConda, LockedWheel
 from envgen.lock.spec import LockSpec, PlatformSpec, input_hash, platform_hash
-from envgen.redact import redact
+from envgen.redact import redact, strip_credentials
 
 _HASH_LINE = re.compile(r"input-hash: sha256:([0-9a-f]{64})")
 
@@ -78,11 +78,12 @@ def solve_all(spec: LockSpec, fetcher: Fetcher, previous: Previous | None = None
     pip: dict[str, tuple[LockedWheel, ...]] = {}
     pythons: dict[str, str] = {}
     satisfied: dict[str, dict[str, Provided]] = {}
+    sources = _sources(fetcher, spec) if spec.has_conda else None
     for p in spec.platforms:
         if p.conda:
             if report:
                 report(f"solving {p.platform} (conda)")
-            conda[p.platform] = _solve_conda(spec, p, fetcher, previous, update, timeout_s)
+            conda[p.platform] = _solve_conda(spec, p, fetcher, previous, update, timeout_s, sources)
         if p.pip:
             python = p.pip.python or _conda_python(conda.get(p.platform, ()), p.platform)
             if report:
@@ -96,8 +97,40 @@ def solve_all(spec: LockSpec, fetcher: Fetcher, previous: Previous | None = None
     return Locked(spec, conda, pip, pythons, satisfied)
 
 
+def _sources(fetcher: Fetcher, spec: LockSpec) -> solver.Sources | None:
+    """rattler's gateway (`.zst`, CEP-16 shards, HTTP revalidation) through envgen's mirrors and cache folder.
+    None (envgen's own fetcher of whole repodata.json files) where the run has what only that fetcher applies:
+    .condarc proxy or TLS settings, or credentials in a channel's download URL (the gateway would write them into
+    its cache files)."""
+    routes = {fetcher.mirrors.apply(c) for p in spec.platforms if p.conda for c in p.conda.channels}
+    if not fetcher.gateway or fetcher.proxies or fetcher.verify is not True \
+            or any(strip_credentials(r) != r for r in routes):
+        return None
+    return solver.gateway_sources(fetcher.root / "gateway", fetcher.mirrors.apply, fetcher.mirrors.unapply,
+                                  fetcher.offline)
+
+
 def _solve_conda(spec: LockSpec, p: PlatformSpec, fetcher: Fetcher, previous: Previous | None,
-                 update: tuple[str, ...], timeout_s: float) -> tuple[LockedConda, ...]:
+                 update: tuple[str, ...], timeout_s: float, sources: solver.Sources | None = None,
+                 ) -> tuple[LockedConda, ...]:
+    assert p.conda is not None
+    locked: tuple[LockedConda, ...] = ()
+    if previous is not None:
+        locked = tuple(x for x in previous.conda.get(p.platform, ()) if x.name not in update)
+    job = CondaSolve(p.platform, p.conda.specs, p.conda.channels, p.conda.priority, p.conda.virtual, timeout_s,
+                     p.exclude_newer)
+    try:
+        if sources is not None:
+            return solver.solve_gateway(job, sources, locked)
+        return solver.solve(job, _repodata_files(p, fetcher), locked)
+    except BadInput as exc:
+        if "solver" not in (exc.context or {}):  # an invalid spec, not a conflict: channel advice would mislead
+            raise
+        raise _explain(exc, spec, p) from None
+
+
+def _repodata_files(p: PlatformSpec, fetcher: Fetcher) -> dict[tuple[str, str], Path]:
+    """Whole repodata.json files through envgen's own fetcher (the path with .condarc proxy and TLS settings)."""
     assert p.conda is not None
     repodata = {}
     for url in p.conda.channels:
@@ -105,17 +138,7 @@ def _solve_conda(spec: LockSpec, p: PlatformSpec, fetcher: Fetcher, previous: Pr
             path = fetcher.repodata(url, sub)
             if path is not None:
                 repodata[(url, sub)] = path
-    locked: tuple[LockedConda, ...] = ()
-    if previous is not None:
-        locked = tuple(x for x in previous.conda.get(p.platform, ()) if x.name not in update)
-    job = CondaSolve(p.platform, p.conda.specs, p.conda.channels, p.conda.priority, p.conda.virtual, timeout_s,
-                     p.exclude_newer)
-    try:
-        return solver.solve(job, repodata, locked)
-    except BadInput as exc:
-        if "solver" not in (exc.context or {}):  # an invalid spec, not a conflict: channel advice would mislead
-            raise
-        raise _explain(exc, spec, p) from None
+    return repodata
 
 
 def _explain(exc: BadInput, spec: LockSpec, p: PlatformSpec) -> BadInput:

@@ -1,5 +1,8 @@
 """Downloads with a per-user cache: repodata, package files, wheels.
 
+Conda repodata normally goes through rattler's gateway instead (`lock.engine`, `lock.conda.solve_gateway`: `.zst`
+and CEP-16 shards, cached under `<cache>/gateway`); this fetcher's whole `repodata.json` files serve the runs the
+gateway cannot (.condarc proxies or TLS settings, credentials in a channel's download URL) and `gateway=False`.
 Repodata is cached under the user cache folder (`ENVGEN_CACHE_DIR`, else platformdirs) keyed by its canonical
 URL, revalidated with ETag / Last-Modified, and only stored after it parsed as JSON. `offline=True` uses the
 cache only. Every network failure becomes an `OutsideFailure` (exit 3) naming the URL (without credentials)
@@ -79,6 +82,7 @@ class Fetcher:
     timeout_s: float = 30.0
     proxies: tuple[tuple[str, str | None], ...] = ()  # .condarc proxy_servers (scheme or scheme://host -> proxy)
     verify: bool | str = True  # .condarc ssl_verify: false, or a CA bundle path
+    gateway: bool = True  # conda repodata through rattler's gateway where the run allows it (`lock.engine`)
     _session: requests.Session | None = None
     _seen: dict[tuple[str, str], Path | None] = field(default_factory=dict)  # fetched once per run
 
