@@ -189,3 +189,55 @@ def test_help_still_goes_through_typer():
 def test_the_checker_sees_a_heavy_import(tmp_path: Path):
     """The test above would be worthless if the importtime lines were misread."""
     assert "typer" in _imported("completion", "bash")
+
+
+# --- tables without rich: the same bytes as rich ------------------------------------------------------------------
+def _matrix_views(matrix):
+    yield from ({"torch": str(rel.torch)} for rel in matrix.releases)
+    yield from ({"cuda": c} for c in ("10.2", "11.8", "12.4"))
+    yield from ({"rocm": "6.1"}, {}, {"cpu": True, "platform": "linux-64"}, {"installer": "pip", "python": "3.9"})
+
+
+def test_matrix_views_print_as_rich_prints_them(matrix, monkeypatch, capsys):
+    """Every release of the shipped matrix and the filtered views: the hand-drawn text equals rich's, and only
+    rich's wrapping of a line wider than the console is ever left to rich (none in the shipped matrix)."""
+    from envgen.cli import _tables
+    from envgen.cli.matrix import matrix_cmd
+
+    monkeypatch.setattr("envgen.cli._common.load", lambda _dir: matrix)
+    plain = _tables.plain
+    declined = []
+    for view in _matrix_views(matrix):
+        matrix_cmd(**view)
+        by_hand = capsys.readouterr().out
+        monkeypatch.setattr(_tables, "plain", lambda blocks, width=200: None)
+        matrix_cmd(**view)
+        assert by_hand == capsys.readouterr().out, view
+        monkeypatch.setattr(_tables, "plain", lambda blocks, width=200, v=view: plain(blocks, width) or
+                            declined.append(v))
+        matrix_cmd(**view)
+        capsys.readouterr()
+        monkeypatch.setattr(_tables, "plain", plain)
+    assert declined == []
+
+
+@pytest.mark.parametrize("text", [
+    "plain words", "x" * 199, "x" * 200, "x" * 201, "a " * 150, ("word " * 60).strip(), "two  spaces " * 30,
+    "[bold]markup[/bold]", "an :emoji: here", "tab\there", "naïve", "ends with space " * 20, " lead" * 50,
+], ids=lambda t: repr(t[:20]))
+@pytest.mark.parametrize("width", [200, 37])
+def test_lines_print_as_rich_prints_them(text, width):
+    import io
+
+    from rich.console import Console
+
+    from envgen.cli import _tables
+
+    buf = io.StringIO()
+    Console(file=buf, no_color=True, highlight=False, soft_wrap=False, width=width).print(text)
+    mine = _tables.plain([text], width)
+    assert mine is None or mine == buf.getvalue()
+
+
+def test_matrix_torch_leaves_rich_unimported():
+    assert not _imported("matrix", "--torch", "1.8.1", *M) & {"rich", "typer", "pydantic"}

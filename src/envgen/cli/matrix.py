@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from envgen.cli import _common as common
+from envgen.cli._tables import Grid, show
 
 if TYPE_CHECKING:
     import typer
-    from rich.table import Table
 
 
 def register(app: typer.Typer) -> None:
@@ -72,53 +72,43 @@ def matrix_cmd(torch: str | None = None, cuda: str | None = None, rocm: str | No
     return common.print_json(rows) if json_out else _show_summary(rows)
 
 
-def _table(title: str, *columns: str) -> Table:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", show_lines=False)
-    for col in columns:
-        table.add_column(col, overflow="fold")
-    return table
-
-
 def _show_release(d: dict[str, Any]) -> None:
-    out = common.console()
     comp = ", ".join(f"{k} {v}" for k, v in d["companions"].items()) or "none"
-    out.print(f"torch {d['torch']} ({d['date']}); companions: {comp}")
-    t = _table("Builds", "installer", "route", "variant", "platforms", "python")
+    out: list[Grid | str] = [f"torch {d['torch']} ({d['date']}); companions: {comp}"]
+    t = Grid("Builds", ("installer", "route", "variant", "platforms", "python"))
     for r in d["builds"]:
         t.add_row(r["installer"], r["route"] + ("" if r["official"] else " (unofficial)"), r["variant"],
                   " ".join(r["platforms"]), _pys(r["python"]))
-    out.print(t)
-    t = _table("Variants", "variant", "cuDNN", "driver min (linux / windows)", "architectures")
+    out.append(t)
+    t = Grid("Variants", ("variant", "cuDNN", "driver min (linux / windows)", "architectures"))
     for v in d["variants"]:
         drv = v.get("driver_min")
         cudnn = v.get("cudnn") or {}
         t.add_row(v["variant"], ", ".join(f"{k}: {x}" if k != "default" else x for k, x in cudnn.items()) or "-",
                   f"{drv['linux']} / {drv['windows'] or '-'}" if drv else "-", " ".join(v.get("archs", [])) or "-")
-    out.print(t)
+    out.append(t)
     for role, per in d["pypi"]["gaps"].items():
         gaps = "; ".join(f"{plat} Python {_pys(pys)}" for plat, pys in per.items())
-        out.print(f"PyPI has no {role} {d['companions'][role]} wheel for: {gaps}")
+        out.append(f"PyPI has no {role} {d['companions'][role]} wheel for: {gaps}")
     for role, reason in d["pypi"]["yanked"].items():
-        out.print(f"PyPI yanked {role} {d['companions'][role]}: {reason}")
-    for n in d["notes"]:
-        out.print(f"note: {n}")
+        out.append(f"PyPI yanked {role} {d['companions'][role]}: {reason}")
+    out += [f"note: {n}" for n in d["notes"]]
+    show(out)
 
 
 def _show_rows(rows: list[dict[str, Any]], title: str) -> None:
-    t = _table(title, "torch", "installer", "route", "platforms", "python")
+    t = Grid(title, ("torch", "installer", "route", "platforms", "python"))
     for r in rows:
         t.add_row(r["torch"], r["installer"], r["route"], " ".join(r["platforms"]), _pys(r["python"]))
-    common.console().print(t)
+    show([t])
 
 
 def _show_summary(rows: list[dict[str, Any]]) -> None:
-    t = _table("Releases", "torch", "date", "companions", "variants", "platforms")
+    t = Grid("Releases", ("torch", "date", "companions", "variants", "platforms"))
     for r in rows:
         t.add_row(r["torch"], r["date"], " ".join(f"{k[5:]} {v}" for k, v in r["companions"].items()),
                   " ".join(r["variants"]), " ".join(r["platforms"]))
-    common.console().print(t)
+    show([t])
 
 
 def _pys(pys: list[str]) -> str:
