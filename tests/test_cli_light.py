@@ -241,3 +241,22 @@ def test_lines_print_as_rich_prints_them(text, width):
 
 def test_matrix_torch_leaves_rich_unimported():
     assert not _imported("matrix", "--torch", "1.8.1", *M) & {"rich", "typer", "pydantic"}
+
+
+def test_random_lines_print_as_rich_prints_them():
+    import io
+    import random
+
+    from rich.console import Console
+
+    from envgen.cli import _tables
+
+    rng = random.Random(16)
+    for _ in range(1500):
+        text = " ".join("".join(rng.choice("abcdefghij.,-") for _ in range(rng.choice([1, 2, 3, 5, 8, 13, 30, 60])))
+                        for _ in range(rng.randint(1, 60)))
+        for width in (200, 41):
+            buf = io.StringIO()
+            Console(file=buf, no_color=True, highlight=False, soft_wrap=False, width=width).print(text)
+            mine = _tables.plain([text], width)
+            assert mine is None or mine == buf.getvalue(), (text, width)
