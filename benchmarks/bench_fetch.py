@@ -62,6 +62,7 @@ STACK = {
 PYTORCH_DEPS = ["python", "numpy >=1.2", "libblas", "mkl >=2.0", "sleef", "libuv", "libprotobuf",
                 "typing_extensions >=3.1", "sympy", "networkx", "jinja2", "filelock", "fsspec", "pyyaml", "setuptools"]
 SPECS = ("pytorch=={torch}", "python 3.11.*", "numpy")
+LAYERS, NAMES_PER_LAYER = 12, 40
 # raw rattler.solve + Gateway; envgen's lock engine (conda repodata through the gateway); the same engine with
 # envgen's own fetcher of whole repodata.json files (`Fetcher(gateway=False)`, what runs with .condarc proxies)
 SIDES = ("gateway", "envgen", "envgen-fetcher")
@@ -99,15 +100,36 @@ def _stack(sub: str, rng: random.Random) -> dict[str, dict[str, Any]]:
                 build = f"{tag}h{rng.getrandbits(28):07x}_0"
                 out[f"{name}-{v}-{build}.conda"] = _record(name, v, build, 0, sub, depends, rng)
     if sub != "noarch":
+        out.update(_layers(sub, rng))
         for torch in TORCH_VERSIONS:
             for py in ("3.9", "3.10", "3.11", "3.12"):
                 nxt = f"3.{int(py[2:]) + 1}"
                 for variant in ("cpu", "cuda"):
                     build = f"{variant}_py{py.replace('.', '')}h{rng.getrandbits(28):07x}_0"
                     deps = [f"python >={py},<{nxt}.0a0" if d == "python" else d for d in PYTORCH_DEPS]
+                    deps += [f"lib{LAYERS - 1:02d}-{k:03d} >={rng.randrange(3)}.0" for k in range(8)]
                     if variant == "cuda":
                         deps.append("__cuda")
                     out[f"pytorch-{torch}-{build}.conda"] = _record("pytorch", torch, build, 0, sub, deps, rng)
+    return out
+
+
+def _layers(sub: str, rng: random.Random) -> dict[str, dict[str, Any]]:
+    """The native libraries under pytorch: LAYERS layers of NAMES_PER_LAYER packages in 6 versions, each depending
+    on 3 of the layer below with version ranges, so that a solve has real work (conda-forge's torch stacks take
+    rattler ~0.1-0.5 s; the stack alone would take milliseconds)."""
+    out: dict[str, dict[str, Any]] = {}
+    for layer in range(LAYERS):
+        for k in range(NAMES_PER_LAYER):
+            for v in range(6):
+                deps = []
+                if layer:
+                    for dep in rng.sample(range(NAMES_PER_LAYER), 3):
+                        lo = rng.randrange(3)
+                        deps.append(f"lib{layer - 1:02d}-{dep:03d} >={lo}.0,<{lo + 5}.0a0")
+                build = f"h{rng.getrandbits(28):07x}_0"
+                name = f"lib{layer:02d}-{k:03d}"
+                out[f"{name}-{v}.0-{build}.conda"] = _record(name, f"{v}.0", build, 0, sub, deps, rng)
     return out
 
 

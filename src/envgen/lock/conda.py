@@ -1,6 +1,6 @@
 """The conda engine: the only module that imports py-rattler.
 
-Solve one target platform (plus noarch) with repodata from rattler's gateway (`solve_gateway`: `.zst`, CEP-16
+Solve one target platform (plus noarch) with repodata from rattler's gateway (`solve_gateway_each`: `.zst`, CEP-16
 shards, HTTP cache revalidation, through envgen's mirrors, URLs mapped back to canonical ones) or from repodata files
 envgen's own fetcher put on disk (`solve`), install verified package files into a prefix, validate a solution, and
 write/read pixi.lock. Inputs and outputs are envgen's own frozen
@@ -10,13 +10,13 @@ records (`CondaSolve`, `LockedConda`), so the rest of envgen never sees a rattle
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from envgen.errors import BadInput, OutsideFailure
+from envgen.errors import BadInput, EnvgenError, OutsideFailure
 from envgen.lock.records import PRIORITIES, LockedConda, VirtualPkg
 
 if TYPE_CHECKING:  # rattler itself is imported inside the functions, so importing envgen stays quick
@@ -87,13 +87,15 @@ def _specs(texts: tuple[str, ...]) -> list[MatchSpec]:
     return out
 
 
-def _record_to_locked(r: RepoDataRecord) -> LockedConda:
+def _record_to_locked(r: RepoDataRecord, url: str | None = None, channel: str | None = None) -> LockedConda:
+    """envgen's record of a solved package; `url` and `channel` replace the record's own (the canonical ones)."""
     noarch = r.noarch
     kind = None if noarch is None or noarch.none else ("python" if noarch.python else "generic")
     stamp = int(r.timestamp.timestamp() * 1000) if r.timestamp is not None else None
     return LockedConda(
         name=r.name.normalized, version=str(r.version), build=str(r.build), build_number=int(r.build_number),
-        subdir=str(r.subdir), url=str(r.url), channel=str(r.channel or "").rstrip("/"),
+        subdir=str(r.subdir), url=str(r.url) if url is None else url,
+        channel=str(r.channel or "").rstrip("/") if channel is None else channel,
         md5=r.md5.hex() if r.md5 else "", sha256=r.sha256.hex() if r.sha256 else "",
         depends=tuple(r.depends), constrains=tuple(r.constrains), noarch=kind,
         size=int(r.size) if r.size else None, timestamp=stamp)
@@ -158,15 +160,36 @@ def gateway_sources(cache_dir: Path, route: Callable[[str], str], canonical: Cal
     return Sources(Gateway(cache_dir=cache_dir, default_config=config, client=client), route, canonical, offline)
 
 
-def solve_gateway(job: CondaSolve, sources: Sources, locked: tuple[LockedConda, ...] = ()) -> tuple[LockedConda, ...]:
-    """Solve `job` with repodata from the gateway. Sorted by name; URLs canonical, whatever mirror served them."""
+def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]],
+                       sources: Sources) -> list[tuple[LockedConda, ...] | EnvgenError]:
+    """Every (job, locked) at once on one event loop: rattler solves on its own threads without the GIL, and the
+    gateway fetches each subdir once for all of them. In the jobs' order: the packages sorted by name, URLs
+    canonical whatever mirror served them, or the job's failure (an `EnvgenError`, not raised), so what a caller
+    reports does not depend on which solve finished first."""
+
+    async def _one(job: CondaSolve, locked: tuple[LockedConda, ...]) -> tuple[LockedConda, ...]:
+        # converted as soon as it is solved, while the other solves go on on rattler's threads
+        return _canonical_records(await _gateway_coro(job, sources, locked), sources.canonical)
+
+    async def _all() -> list[tuple[LockedConda, ...] | BaseException]:
+        return await asyncio.gather(*(_one(job, locked) for job, locked in jobs), return_exceptions=True)
+
+    out: list[tuple[LockedConda, ...] | EnvgenError] = []
+    for (job, _), result in zip(jobs, _run(_all()), strict=True):
+        try:
+            out.append(_gateway_result(job, sources, result))
+        except EnvgenError as exc:
+            out.append(exc)
+    return out
+
+
+def _gateway_coro(job: CondaSolve, sources: Sources,
+                  locked: tuple[LockedConda, ...]) -> Coroutine[Any, Any, list[RepoDataRecord]]:
     import rattler
     from rattler import Channel, Subdir
-    from rattler.exceptions import GatewayError
 
-    routed = [sources.route(url.rstrip("/")) for url in job.channels]
-    coro = rattler.solve(
-        sources=[Channel(url + "/") for url in routed], gateway=sources.gateway,
+    return rattler.solve(
+        sources=[Channel(url + "/") for url in _channels(job, sources)], gateway=sources.gateway,
         specs=_specs(tuple(_routed(s, sources.route) for s in job.specs)),
         platforms=[Subdir(job.platform), Subdir("noarch")],
         locked_packages=[_locked_to_record(_moved(p, sources.route(p.url), sources.route(p.channel)))
@@ -174,14 +197,39 @@ def solve_gateway(job: CondaSolve, sources: Sources, locked: tuple[LockedConda, 
         virtual_packages=_virtual(job.virtual), channel_priority=_priority(job.priority),
         timeout=timedelta(seconds=job.timeout_s), exclude_newer=_cut_off(job.exclude_newer),
         timestamp_policy="allow-missing")
-    try:
-        records = _solved(job, coro)
-    except GatewayError as exc:
-        failed, text = _first_failure(job, sources, routed) or (f"{routed[0]}/{job.platform}", str(exc))
+
+
+def _channels(job: CondaSolve, sources: Sources) -> list[str]:
+    return [sources.route(url.rstrip("/")) for url in job.channels]
+
+
+def _canonical_records(records: list[RepoDataRecord], canonical: Callable[[str], str]) -> tuple[LockedConda, ...]:
+    """Sorted by name, with the canonical URL of each record's channel (mapped once per channel)."""
+    channels: dict[str, str] = {}
+    out = []
+    for r in records:
+        served = str(r.channel or "").rstrip("/")
+        if served not in channels:
+            channels[served] = canonical(served).rstrip("/")
+        url = str(r.url)
+        url = channels[served] + url[len(served):] if served and url.startswith(served + "/") else canonical(url)
+        out.append(_record_to_locked(r, url, channels[served]))
+    return tuple(sorted(out, key=lambda p: p.name))
+
+
+def _gateway_result(job: CondaSolve, sources: Sources,
+                    result: tuple[LockedConda, ...] | BaseException) -> tuple[LockedConda, ...]:
+    from rattler.exceptions import GatewayError, SolverError
+
+    if isinstance(result, GatewayError):
+        routed = _channels(job, sources)
+        failed, text = _first_failure(job, sources, routed) or (f"{routed[0]}/{job.platform}", str(result))
         raise _unreachable(job, failed, text, sources.offline) from None
-    out = (_record_to_locked(r) for r in records)
-    return tuple(sorted((_moved(p, sources.canonical(p.url), sources.canonical(p.channel)) for p in out),
-                        key=lambda p: p.name))
+    if isinstance(result, SolverError):
+        raise _solver_failure(job, result) from None
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def _routed(spec: str, route: Callable[[str], str]) -> str:
@@ -231,12 +279,16 @@ def _solved(job: CondaSolve, coro: Coroutine[Any, Any, list[RepoDataRecord]]) ->
     try:
         return _run(coro)
     except SolverError as exc:
-        text = str(exc)
-        if "timed out" in text.lower() or "timeout" in text.lower():
-            raise OutsideFailure(f"the {job.platform} solve ran out of time ({job.timeout_s:.0f} s)",
-                                 hint="narrow the request (pin python, torch) or raise --timeout") from None
-        raise BadInput(f"no {job.platform} environment satisfies the request: {text.strip()}",
-                       context={"platform": job.platform, "solver": text}) from None
+        raise _solver_failure(job, exc) from None
+
+
+def _solver_failure(job: CondaSolve, exc: Exception) -> EnvgenError:
+    text = str(exc)
+    if "timed out" in text.lower() or "timeout" in text.lower():
+        return OutsideFailure(f"the {job.platform} solve ran out of time ({job.timeout_s:.0f} s)",
+                              hint="narrow the request (pin python, torch) or raise --timeout")
+    return BadInput(f"no {job.platform} environment satisfies the request: {text.strip()}",
+                    context={"platform": job.platform, "solver": text})
 
 
 _SPARSE: dict[tuple[str, str, str, int], SparseRepoData] = {}  # parsed repodata indexes, reused across platforms

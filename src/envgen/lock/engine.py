@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envgen.errors import BadInput
+from envgen.errors import BadInput, EnvgenError
 from envgen.fileio import header, one_line
 from envgen.lock import conda as solver
 from envgen.lock import condalock, explicit, integrity, pylock, read, unit
@@ -74,16 +74,32 @@ def expected_files(spec: LockSpec) -> list[str]:
 def solve_all(spec: LockSpec, fetcher: Fetcher, previous: Previous | None = None,
               update: tuple[str, ...] = (), timeout_s: float = 120.0,
               report: Callable[[str], None] | None = None) -> Locked:
-    conda: dict[str, tuple[LockedConda, ...]] = {}
+    """Every platform of `spec`: the conda solves at once (`solve_many`), then the pip side of each platform."""
+    return solve_many([spec], fetcher, previous, update, timeout_s, report)[0]
+
+
+def solve_many(specs: list[LockSpec], fetcher: Fetcher, previous: Previous | None = None,
+               update: tuple[str, ...] = (), timeout_s: float = 120.0,
+               report: Callable[[str], None] | None = None, at_once: bool = True) -> list[Locked]:
+    """Several locks (a CI matrix: torch versions x platforms) in one go. Every conda cell is solved at once through
+    one gateway (each subdir fetched once for all; `at_once=False`: one after another, for comparison); the
+    results, and so the files, are those of solving each cell alone, in order (`tests/test_lock_many.py`). The pip
+    side then runs per platform, in order."""
+    cells = [(i, spec, p) for i, spec in enumerate(specs) for p in spec.platforms if p.conda]
+    if report:
+        for _, _, p in cells:
+            report(f"solving {p.platform} (conda)")
+    conda = _solve_conda_cells(cells, fetcher, previous, update, timeout_s, at_once)
+    return [_with_pip(spec, {p.platform: conda[(i, p.platform)] for p in spec.platforms if p.conda}, fetcher,
+                      previous, update, report) for i, spec in enumerate(specs)]
+
+
+def _with_pip(spec: LockSpec, conda: dict[str, tuple[LockedConda, ...]], fetcher: Fetcher,
+              previous: Previous | None, update: tuple[str, ...], report: Callable[[str], None] | None) -> Locked:
     pip: dict[str, tuple[LockedWheel, ...]] = {}
     pythons: dict[str, str] = {}
     satisfied: dict[str, dict[str, Provided]] = {}
-    sources = _sources(fetcher, spec) if spec.has_conda else None
     for p in spec.platforms:
-        if p.conda:
-            if report:
-                report(f"solving {p.platform} (conda)")
-            conda[p.platform] = _solve_conda(spec, p, fetcher, previous, update, timeout_s, sources)
         if p.pip:
             python = p.pip.python or _conda_python(conda.get(p.platform, ()), p.platform)
             if report:
@@ -97,36 +113,56 @@ def solve_all(spec: LockSpec, fetcher: Fetcher, previous: Previous | None = None
     return Locked(spec, conda, pip, pythons, satisfied)
 
 
-def _sources(fetcher: Fetcher, spec: LockSpec) -> solver.Sources | None:
+def _solve_conda_cells(cells: list[tuple[int, LockSpec, PlatformSpec]], fetcher: Fetcher, previous: Previous | None,
+                       update: tuple[str, ...], timeout_s: float,
+                       at_once: bool = True) -> dict[tuple[int, str], tuple[LockedConda, ...]]:
+    """(index of the spec, platform) -> packages. Through the gateway all at once; with envgen's own fetcher
+    one after the other. A failure raises for the first failing cell in order, explained as for that cell alone."""
+    jobs = [_job(p, previous, update, timeout_s) for _, _, p in cells]
+    sources = _sources(fetcher, [spec for _, spec, _ in cells])
+    out: dict[tuple[int, str], tuple[LockedConda, ...]] = {}
+    results: list[tuple[LockedConda, ...] | EnvgenError | None] = [None] * len(cells)
+    if sources is not None:
+        results = list(solver.solve_gateway_each(jobs, sources)) if at_once else \
+            [solver.solve_gateway_each([job], sources)[0] for job in jobs]
+    for (i, spec, p), (job, locked), result in zip(cells, jobs, results, strict=True):
+        try:
+            if isinstance(result, EnvgenError):
+                raise result
+            out[(i, p.platform)] = result if result is not None else \
+                solver.solve(job, _repodata_files(p, fetcher), locked)
+        except BadInput as exc:
+            raise _why(exc, spec, p) from None
+    return out
+
+
+def _job(p: PlatformSpec, previous: Previous | None, update: tuple[str, ...],
+         timeout_s: float) -> tuple[CondaSolve, tuple[LockedConda, ...]]:
+    assert p.conda is not None
+    locked: tuple[LockedConda, ...] = ()
+    if previous is not None:
+        locked = tuple(x for x in previous.conda.get(p.platform, ()) if x.name not in update)
+    return (CondaSolve(p.platform, p.conda.specs, p.conda.channels, p.conda.priority, p.conda.virtual, timeout_s,
+                       p.exclude_newer), locked)
+
+
+def _why(exc: BadInput, spec: LockSpec, p: PlatformSpec) -> BadInput:
+    if "solver" not in (exc.context or {}):  # an invalid spec, not a conflict: channel advice would mislead
+        return exc
+    return _explain(exc, spec, p)
+
+
+def _sources(fetcher: Fetcher, specs: list[LockSpec]) -> solver.Sources | None:
     """rattler's gateway (`.zst`, CEP-16 shards, HTTP revalidation) through envgen's mirrors and cache folder.
     None (envgen's own fetcher of whole repodata.json files) where the run has what only that fetcher applies:
     .condarc proxy or TLS settings, or credentials in a channel's download URL (the gateway would write them into
     its cache files)."""
-    routes = {fetcher.mirrors.apply(c) for p in spec.platforms if p.conda for c in p.conda.channels}
+    routes = {fetcher.mirrors.apply(c) for spec in specs for p in spec.platforms if p.conda for c in p.conda.channels}
     if not fetcher.gateway or fetcher.proxies or fetcher.verify is not True \
             or any(strip_credentials(r) != r for r in routes):
         return None
     return solver.gateway_sources(fetcher.root / "gateway", fetcher.mirrors.apply, fetcher.mirrors.unapply,
                                   fetcher.offline)
-
-
-def _solve_conda(spec: LockSpec, p: PlatformSpec, fetcher: Fetcher, previous: Previous | None,
-                 update: tuple[str, ...], timeout_s: float, sources: solver.Sources | None = None,
-                 ) -> tuple[LockedConda, ...]:
-    assert p.conda is not None
-    locked: tuple[LockedConda, ...] = ()
-    if previous is not None:
-        locked = tuple(x for x in previous.conda.get(p.platform, ()) if x.name not in update)
-    job = CondaSolve(p.platform, p.conda.specs, p.conda.channels, p.conda.priority, p.conda.virtual, timeout_s,
-                     p.exclude_newer)
-    try:
-        if sources is not None:
-            return solver.solve_gateway(job, sources, locked)
-        return solver.solve(job, _repodata_files(p, fetcher), locked)
-    except BadInput as exc:
-        if "solver" not in (exc.context or {}):  # an invalid spec, not a conflict: channel advice would mislead
-            raise
-        raise _explain(exc, spec, p) from None
 
 
 def _repodata_files(p: PlatformSpec, fetcher: Fetcher) -> dict[tuple[str, str], Path]:

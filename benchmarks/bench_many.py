@@ -1,0 +1,84 @@
+"""Benchmark many locks at once: 20 conda cells (5 torch versions x 4 platforms) one after another vs all at once.
+
+The channel is bench_fetch.py's (conda-forge-shaped, `.zst` and CEP-16 shards; its torch stack sits on 12 layers of
+native libraries so each solve has real work), served on 127.0.0.1. Both ways go through `engine.solve_many` with
+one gateway whose disk cache is already warm (a fresh gateway per run, so each run reads the cache again):
+`at_once=False` solves the cells one after another (what envgen did before), `at_once=True` gathers them on one
+event loop (rattler solves on its own threads, without the GIL). Runs alternate and the best of each is printed,
+with the CPU time, the ratio (goal >= 1.7x on 2 cores) and whether the rendered files are identical.
+
+    python benchmarks/bench_many.py [--records 60000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _specs() -> list:  # type: ignore[type-arg]
+    from benchmarks.bench_fetch import CANONICAL, PLATFORMS, SPECS, TORCH_VERSIONS
+    from envgen.lock.spec import CondaPart, LockSpec, PlatformSpec
+
+    return [LockSpec(tuple(PlatformSpec(p, CondaPart(tuple(s.format(torch=t) for s in SPECS), (CANONICAL,), "strict",
+                                                     ())) for p in PLATFORMS), f"bench {t}")
+            for t in TORCH_VERSIONS]
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def run(base: str, cache: Path, at_once: bool) -> tuple[float, float, list[dict[str, str]]]:
+    from envgen.lock import engine
+    from envgen.lock.fetch import Fetcher
+    from envgen.lock.mirrors import load_mirrors
+
+    fetcher = Fetcher(load_mirrors([f"https://conda.anaconda.org={base}"]), root=cache)
+    specs = _specs()
+    cpu, start = _cpu(), time.perf_counter()
+    locked = engine.solve_many(specs, fetcher, timeout_s=300, at_once=at_once)
+    wall, cpu = time.perf_counter() - start, _cpu() - cpu
+    return wall, cpu, [engine.render_all(x) for x in locked]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=60_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    os.environ["ENVGEN_MIRROR_FILE"] = os.devnull
+    import rattler  # noqa: F401 - imported before any clock starts
+
+    from benchmarks.bench_fetch import Server, build_channel
+
+    with tempfile.TemporaryDirectory(prefix="envgen-bench-many-") as tmp:
+        work = Path(tmp)
+        counts = build_channel(work / "srv", args.records)
+        server = Server(work / "srv", 1000.0)
+        first = run(server.url, work / "cache", at_once=True)  # fills the gateway's disk cache
+        print(f"channel: {sum(counts.values())} records; 20 cells (5 torch versions x 4 platforms); "
+              f"cold fetch + solve at once: {first[0]:.2f} s; {os.cpu_count()} CPUs")
+        serial, parallel = [], []
+        for _ in range(args.rounds):  # taking turns, so load from elsewhere on the machine hits both alike
+            serial.append(run(server.url, work / "cache", at_once=False))
+            parallel.append(run(server.url, work / "cache", at_once=True))
+        s, p = min(serial, key=lambda r: r[0]), min(parallel, key=lambda r: r[0])
+        print(f"one after another: {s[0]:.3f} s wall, {s[1]:.3f} s CPU (best of {args.rounds})")
+        print(f"all at once:       {p[0]:.3f} s wall, {p[1]:.3f} s CPU (best of {args.rounds})")
+        print(f"speed-up {s[0] / p[0]:.2f}x (goal >= 1.7x on 2 cores); files identical: "
+              f"{all(x[2] == serial[0][2] for x in serial + parallel)}")
+        server.httpd.shutdown()
+
+
+if __name__ == "__main__":
+    main()
