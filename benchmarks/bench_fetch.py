@@ -227,6 +227,11 @@ class Bucket:
             time.sleep(wait)
 
 
+class _Listener(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # rattler opens ~100 connections at once; a backlog of 5 drops SYNs (1 s waits)
+
+
 class Server:
     def __init__(self, root: Path, mbit: float) -> None:
         self.root, self.bucket = root, Bucket(mbit * 1e6 / 8)
@@ -234,8 +239,7 @@ class Server:
         self.sent: dict[str, int] = {}
         self.requests = 0
         self.not_modified = 0
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
+        self.httpd = _Listener(("127.0.0.1", 0), self._handler())
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     @property
