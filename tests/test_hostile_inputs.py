@@ -403,3 +403,18 @@ def test_a_channel_url_urllib_cannot_split_is_still_a_channel(capsys, tmp_path, 
     result = run(capsys, "migrate", "--from", str(listing), "--torch", "2.5.1", "--cuda", "12.4", "--json")
     assert result.code == 1 and "Traceback" not in result.err, result.err
     assert "SECRET" not in result.out + result.err
+
+
+def test_doctor_matches_a_huge_adversarial_error_without_backtracking(tmp_path):
+    """Error text built from the very tokens doctor's patterns start with, each repeated along one long line (a
+    pattern with an unbounded span after such a token rescans the rest of the line from every occurrence: minutes
+    for a few hundred KB). Spans are bounded and only the ends of a long paste are read, so this stays quick; the
+    subprocess's 60 s limit is the hang guard, not a benchmark."""
+    units = ["Found GPU0 x ", "libmkl_", "[cuda90] ", "mkl_", "satisfies the requirement torch (from ",
+             'Error loading "a\\', "undefined symbol: a", "/a", "conflict cuda "]
+    error = "\n".join(unit * (300_000 // len(unit)) for unit in units)
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps({"os": "linux", "error": error}))
+    proc = _limited_process("doctor", "--from", str(path), cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr

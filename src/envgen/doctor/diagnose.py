@@ -37,7 +37,7 @@ def diagnosis(matrix: Matrix, facts: Facts, data: DoctorData | None = None) -> t
     derivation the rules read (the facts completed, each derived fact with its provenance). When the user gave an
     error and no rule explains it, one `unexplained` finding says what to collect: never "no problems"."""
     data = data or doctor_data(matrix)
-    seen = "\n".join(t for t in (facts.error, facts.torch_error) if t)
+    seen = window("\n".join(t for t in (facts.error, facts.torch_error) if t))
     derivation = derive(matrix, data, facts, seen)
     ctx = Context(derivation.facts, matrix, data, seen, derivation)
     found: list[Finding] = []
@@ -49,6 +49,18 @@ def diagnosis(matrix: Matrix, facts: Facts, data: DoctorData | None = None) -> t
     if not found and ((facts.error or "").strip() or (facts.torch_error and not absent)):
         found.append(_unexplained(ctx))  # torch merely not installed here is no error to explain
     return found, derivation
+
+
+HEAD, TAIL = 32 * 1024, 224 * 1024
+
+
+def window(text: str) -> str:
+    """The part of a long pasted error the patterns read: its first 32 KiB (the command that failed) and its last
+    224 KiB (where a traceback ends in its message). Every pattern's own spans are bounded too, so no input makes
+    matching slow; a 64 MiB paste is mostly a log, and its cause is at its ends."""
+    if len(text) <= HEAD + TAIL:
+        return text
+    return text[:HEAD] + "\n[...]\n" + text[-TAIL:]
 
 
 def _unexplained(ctx: Context) -> Finding:

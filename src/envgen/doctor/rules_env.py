@@ -275,10 +275,14 @@ def ld_library_path_conflict(ctx: Context) -> list[Finding]:
 _ENV_DIRS = re.compile(r"site-packages|dist-packages|/envs/|conda|mamba|miniforge|/\.venv|/venv", re.IGNORECASE)
 
 
+_OUTSIDE = re.compile(r"(/[^\s:'\"/]{1,100}(?:/[^\s:'\"/]{1,100}){0,20})/"
+                      r"(lib(?:mkl|cu|nv|nccl|iomp)[\w.+-]{0,80}\.so[.\d]{0,20})\b")
+
+
 def _outside_library(ctx: Context) -> tuple[str, str] | None:
     """(folder, library) of a CUDA/MKL library an error shows loaded from outside any environment (a system MKL
     under /opt/intel, a CUDA toolkit under /usr/local/cuda): what LD_LIBRARY_PATH put first."""
-    for m in re.finditer(r"(/[^\s:'\"]+)/(lib(?:mkl|cu|nv|nccl|iomp)[\w.+-]*\.so[.\d]*)\b", ctx.seen or ""):
+    for m in _OUTSIDE.finditer(ctx.seen or ""):
         folder = m.group(1)
         if not _ENV_DIRS.search(folder):
             return folder, m.group(2)
@@ -289,7 +293,7 @@ def _library_named(ctx: Context) -> str | None:
     """The CUDA/MKL library an error names (a missing one, or the one an undefined symbol was looked up from)."""
     if lib := ctx.stated("missing_library"):
         return lib
-    m = re.search(r"(lib(?:cu|nv|mkl|nccl|iomp)[\w.+-]*?\.so[.\d]*)", ctx.seen or "")
+    m = re.search(r"(lib(?:cu|nv|mkl|nccl|iomp)[\w.+-]{0,80}?\.so[.\d]{0,20})", ctx.seen or "")
     return m.group(1) if m else None
 
 
