@@ -26,7 +26,19 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from envgen.doctor.facts import CPU, Facts, Gpu, Package
-from envgen.doctor.freetext import OSES, driver_version, install_method, os_family
+from envgen.doctor.freetext import (
+    CUDA_RUNTIME_WHEELS,
+    OSES,
+    build_cuda,
+    driver_version,
+    install_method,
+    is_conda_build,
+    local_cuda,
+    minor,
+    os_family,
+    os_of_path,
+    tagnum,
+)
 from envgen.matrix import Matrix
 from envgen.matrix.doctor import DoctorData
 from envgen.models import Accel, arch_cc
@@ -138,7 +150,7 @@ class _Work:
                      f"platform {subdir}", "decisive")
         if self.facts.os is None:
             for path in (f.torch_location, f.python_prefix):
-                if path and (family := _os_of_path(path)):
+                if path and (family := os_of_path(path)):
                     self.set("os", family, f"the path {path}", "strong")
                     break
         if self.facts.platform is None and self.facts.os:
@@ -176,7 +188,7 @@ class _Work:
         if self.facts.install_method is None and self.facts.torch and "+" in self.facts.torch:
             self.set("install_method", "pip", f"the local version tag of {self.facts.torch} (only wheels have one)",
                      "strong")
-        if self.facts.install_method is None and self.facts.torch_build and _CONDA_BUILD.search(f.torch_build or ""):
+        if self.facts.install_method is None and self.facts.torch_build and is_conda_build(f.torch_build or ""):
             self.set("install_method", "conda", f"the conda build string {self.facts.torch_build}", "strong")
 
     def torch_build(self) -> None:
@@ -186,13 +198,13 @@ class _Work:
         packages = f.packages or {}
         local = f.torch.split("+", 1)[1] if f.torch and "+" in f.torch else None
         if local:
-            cuda = _local_cuda(local)
+            cuda = local_cuda(local)
             if cuda is not None:
                 self.set("torch_cuda", cuda, f"the local version tag +{local}", "decisive")
                 return
         build = f.torch_build or (pkg.build if (pkg := f.package("pytorch", "torch")) is not None else None)
         if build:
-            cuda = _build_cuda(build) or (_local_cuda(build) if not _CONDA_BUILD.search(build) else None)
+            cuda = build_cuda(build) or (local_cuda(build) if not is_conda_build(build) else None)
             if cuda is not None:
                 self.set("torch_cuda", cuda, f"the build string {build}", "decisive")
                 if (m := re.search(r"cudnn(\d+\.\d+(?:\.\d+)?)", build)) and f.cudnn is None:
@@ -203,7 +215,7 @@ class _Work:
                 self.set("torch_cuda", CPU, why, "decisive")
                 return
         for name in ("pytorch-cuda", "cuda-version"):
-            if (pkg := packages.get(name)) is not None and (v := _minor(pkg.version)):
+            if (pkg := packages.get(name)) is not None and (v := minor(pkg.version)):
                 self.set("torch_cuda", v, f"{name} {pkg.version} is installed (it selects the CUDA build)", "strong")
                 return
         feature = self._feature_package(packages)
@@ -211,14 +223,12 @@ class _Work:
             self.set("torch_cuda", feature[1], f"the feature package {feature[0]} is installed", "strong")
             return
         tk = packages.get("cudatoolkit")
-        if tk is not None and f.install_method == "conda" and (v := _minor(tk.version)):
+        if tk is not None and f.install_method == "conda" and (v := minor(tk.version)):
             self.set("torch_cuda", v, f"cudatoolkit {tk.version} beside the conda build (the cudatoolkit era)",
                      "suggestive")
             return
-        runtime = next((packages[n] for n in ("nvidia-cuda-runtime-cu13", "nvidia-cuda-runtime-cu12",
-                                              "nvidia-cuda-runtime-cu11", "nvidia-cuda-runtime") if n in packages),
-                       None)
-        if runtime is not None and (v := _minor(runtime.version)):
+        runtime = next((packages[n] for n in CUDA_RUNTIME_WHEELS if n in packages), None)
+        if runtime is not None and (v := minor(runtime.version)):
             self.set("torch_cuda", v, f"{runtime.name} {runtime.version} is installed beside torch", "strong")
             return
         self._pypi_default()
@@ -230,7 +240,7 @@ class _Work:
         for template in sorted(templates):
             for name in packages:
                 m = re.fullmatch(re.escape(template).replace(re.escape("{tagnum}"), r"(\d+)"), name)
-                if m and (cuda := _tagnum(m.group(1))):
+                if m and (cuda := tagnum(m.group(1))):
                     return name, cuda
         return None
 
@@ -312,49 +322,6 @@ class _Work:
 
 
 # --- small readers -------------------------------------------------------------------------------------------
-_CONDA_BUILD = re.compile(r"^py\d|py\d{2,3}h|_\d+$|^cuda\d|^cpu_")
-
-
-def _local_cuda(local: str) -> str | None:
-    """'cu121' -> 12.1, 'cpu' -> none; ROCm and other tags say nothing about CUDA."""
-    if local == "cpu" or local.startswith("cpu."):
-        return CPU
-    if m := re.fullmatch(r"cu(\d{2,3})", local):
-        return _tagnum(m.group(1))
-    return None
-
-
-def _build_cuda(build: str) -> str | None:
-    """py3.9_cuda11.3_cudnn8.2.0_0 -> 11.3; cuda118py310h... -> 11.8; cuda120_py310... -> 12.0; py3.10_cpu_0,
-    cpu_py310h... -> none."""
-    if m := re.search(r"cuda(\d+)\.(\d+)", build):
-        return f"{m.group(1)}.{m.group(2)}"
-    if m := re.search(r"cuda(\d{2,3})(?:py|_|h)", build):
-        return _tagnum(m.group(1))
-    if re.search(r"(^|_)cpu(_|$)", build):
-        return CPU
-    return None
-
-
-def _tagnum(digits: str) -> str | None:
-    return f"{digits[:-1]}.{digits[-1]}" if len(digits) in (2, 3) else None
-
-
-def _minor(version: str) -> str | None:
-    m = re.match(r"^\s*(\d+)\.(\d+)", version)
-    return f"{m.group(1)}.{m.group(2)}" if m else None
-
-
-def _os_of_path(path: str) -> str | None:
-    if re.match(r"^[A-Za-z]:[\\/]", path) or "\\" in path:
-        return "windows"
-    if path.startswith("/Users/") or "/Library/" in path:
-        return "macos"
-    if path.startswith(("/home/", "/root/")):  # /opt/conda could be either: unknown, not a guess
-        return "linux"
-    return None
-
-
 def _clip(text: str, width: int = 120) -> str:
     one = " ".join(text.split())
     return one if len(one) <= width else one[: width - 3] + "..."

@@ -13,11 +13,11 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from envgen.doctor.freetext import OSES, driver_version, install_method, os_family
+from envgen.doctor.freetext import CPU as CPU
+from envgen.doctor.freetext import OSES as OSES
+from envgen.doctor.freetext import driver_version, install_method, os_family
 from envgen.errors import BadInput
 from envgen.models import PLATFORMS
-
-CPU = "none"  # torch_cuda of a CPU build
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from envgen.doctor.facts import CPU, Facts, Gpu, Package, load_facts_text, normalize
+from envgen.doctor.freetext import CUDA_RUNTIME_WHEELS, build_cuda, local_cuda, minor, os_family, os_of_path
 from envgen.errors import BadInput
 from envgen.fileio import read_text
 
@@ -17,7 +18,8 @@ TORCH_NAMES = ("torch", "pytorch", "pytorch-cpu", "pytorch-gpu")
 
 _CONDA_ROW = re.compile(r"^[A-Za-z0-9_.\-]+\s+\d[\w.+!-]*\s+[\w.+-]+(\s+\[[\w,\s]+\])?(\s+[\w./:-]+)?\s*$")
 # the shell prompt line people paste above a listing: `$ conda list | grep torch`, `(env) PS C:\> conda list`
-_PROMPT = re.compile(r"^(\(.*?\)\s*)?([$%>\u276f#]|PS\s|\S*[>$]\s).*\b(conda|mamba|pip\d?)\s+(list|freeze)")
+_PROMPT = re.compile(r"^(\([^)\n]{0,80}\)\s*)?([$%>\u276f#]|PS\s|\S{0,200}[>$]\s)"
+                     r".{0,200}?\b(conda|mamba|pip\d?)\s+(list|freeze)")
 
 
 def detect_kind(text: str) -> str | None:
@@ -39,7 +41,7 @@ def detect_kind(text: str) -> str | None:
         return "conda list"
     if re.search(r"^dependencies:", text, re.M):
         return "environment.yml"
-    if re.search(r"^[a-z_]+:", text, re.M):
+    if re.search(r"^[a-z_]+:", text, re.M) or text.lstrip().startswith("{"):  # the facts format, YAML or JSON
         return "facts"
     return None
 
@@ -94,7 +96,7 @@ def parse_collect_env(text: str, where: str = "collect_env") -> Facts:
     if torch is None and fields.get("PyTorch version", "").strip().upper() == "N/A":
         values["torch_error"] = "collect_env could not import torch (PyTorch version: N/A)"
     if (tk := _first(packages, ("cudatoolkit", "pytorch-cuda"))) is not None:
-        values["cudatoolkit"] = _minor(tk.version)
+        values["cudatoolkit"] = minor(tk.version)
     return Facts(**{k: v for k, v in values.items() if v is not None})
 
 
@@ -159,12 +161,7 @@ def _cuda_of(value: str | None) -> str | None:
         return None
     if value.strip().lower() == "none":
         return CPU
-    return _minor(value)
-
-
-def _minor(version: str) -> str | None:
-    m = re.match(r"^\s*(\d+)\.(\d+)", version)
-    return f"{m.group(1)}.{m.group(2)}" if m else None
+    return minor(value)
 
 
 def _yes_no(value: str | None) -> bool | None:
@@ -174,14 +171,7 @@ def _yes_no(value: str | None) -> bool | None:
 
 
 def _os_from(os_line: str, py_platform: str) -> str | None:
-    text = f"{os_line} {py_platform}".lower()
-    if "windows" in text:
-        return "windows"
-    if "mac" in text or "darwin" in text:
-        return "macos"
-    if "linux" in text or any(d in text for d in ("ubuntu", "debian", "centos", "fedora", "red hat", "arch")):
-        return "linux"
-    return None
+    return os_family(os_line) or os_family(py_platform)
 
 
 def _bits_from(py_line: str) -> int | None:
@@ -256,7 +246,7 @@ def _facts_from_packages(packages: dict[str, Package], *, prefix: str | None = N
     values: dict[str, Any] = {"packages": packages}
     if prefix:
         values["python_prefix"] = prefix
-        values["os"] = _os_of_prefix(prefix)
+        values["os"] = os_of_path(prefix)
     if (py := packages.get("python")) is not None:
         values["python"] = py.version
     torch = _first(packages, TORCH_NAMES, installer="conda") or _first(packages, TORCH_NAMES)
@@ -264,50 +254,22 @@ def _facts_from_packages(packages: dict[str, Package], *, prefix: str | None = N
         values.update(torch=torch.version, install_method=torch.installer, channel=torch.channel)
         if torch.installer == "conda":
             values["torch_build"] = torch.build
-            values["torch_cuda"] = _conda_build_cuda(torch.build or "", packages)
+            values["torch_cuda"] = build_cuda(torch.build or "")
         else:
             values["torch_cuda"] = _pip_cuda(torch.version, packages)
             if "+" in torch.version:
                 values["torch_build"] = torch.version.split("+", 1)[1]
     if (tk := _first(packages, ("cudatoolkit", "pytorch-cuda"))) is not None:
-        values["cudatoolkit"] = _minor(tk.version)
+        values["cudatoolkit"] = minor(tk.version)
     return Facts(**{k: v for k, v in values.items() if v is not None})
 
 
-def _os_of_prefix(prefix: str) -> str | None:
-    if re.match(r"^[A-Za-z]:\\", prefix):
-        return "windows"
-    if prefix.startswith("/Users/"):
-        return "macos"
-    if prefix.startswith(("/home/", "/root/")):
-        return "linux"
-    return None  # /opt/conda could be either: unknown, not a guess
-
-
-def _conda_build_cuda(build: str, packages: dict[str, Package]) -> str | None:
-    """CUDA of a conda pytorch build string: py3.9_cuda11.3_cudnn8.3.2_0, cuda118py310h..., py3.10_cpu_0."""
-    if m := re.search(r"cuda(\d+)\.(\d+)", build):
-        return f"{m.group(1)}.{m.group(2)}"
-    if m := re.search(r"cuda(\d{2,3})(?:py|_|h)", build):
-        digits = m.group(1)
-        return f"{digits[:-1]}.{digits[-1]}"
-    if re.search(r"(^|_)cpu", build):
-        return CPU
-    for feature in ("cuda80", "cuda90", "cuda91", "cuda92", "cuda100"):
-        if feature in packages:
-            return f"{feature[4:-1]}.{feature[-1]}"
-    return None
-
-
 def _pip_cuda(version: str, packages: dict[str, Package]) -> str | None:
-    local = version.split("+", 1)[1] if "+" in version else ""
-    if local == "cpu" or local.startswith("cpu."):
-        return CPU
-    if m := re.match(r"^cu(\d+)$", local):
-        return f"{m.group(1)[:-1]}.{m.group(1)[-1]}"
-    runtime = packages.get("nvidia-cuda-runtime-cu12") or packages.get("nvidia-cuda-runtime-cu11") \
-        or packages.get("nvidia-cuda-runtime")
-    return _minor(runtime.version) if runtime is not None else None
+    """A pip torch's CUDA: its local tag, else the CUDA runtime wheel beside it. What else a listing implies (CUDA
+    feature packages, selectors, PyPI's default build) is the derivation stage's (envgen.doctor.derive)."""
+    cuda = local_cuda(version.split("+", 1)[1]) if "+" in version else None
+    runtime = next((packages[n] for n in CUDA_RUNTIME_WHEELS if n in packages), None)
+    return cuda or (minor(runtime.version) if runtime is not None else None)
 
 
 # --- pip list / pip freeze ---------------------------------------------------------------------------
