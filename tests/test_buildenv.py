@@ -131,6 +131,18 @@ def test_unknown_arch_is_refused_with_the_known_ones(capsys, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("torch,cuda,arch,says", [
+    ("1.13.1", "11.7", "3.0", "CUDA 11.7 cannot compile for compute capability 3.0 (sm_30): CUDA before 11.0"),
+    ("2.6.0", "12.6", "8.6;5.0;12.0", "CUDA 12.6 cannot compile for compute capability 12.0 (sm_120): CUDA 12.8 or"),
+], ids=["kepler-dropped", "blackwell-too-new"])
+def test_an_arch_the_toolkit_cannot_compile_is_refused(capsys, tmp_path, torch, cuda, arch, says):
+    """matrices/gpus.yaml `targets`: nvcc of that CUDA has no such target; the build would fail hours in."""
+    code, _out, err = run_cli(capsys, "--torch", torch, "--cuda", cuda, "--platform", "linux-64", "--arch", arch,
+                              "-o", str(tmp_path / "out"))
+    assert code == 2 and says in err and "hint: choose such a --cuda" in err
+    assert not (tmp_path / "out").exists()
+
+
 def _fake_bin(folder: Path, scripts: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, body in scripts.items():

@@ -250,3 +250,24 @@ def test_torch_not_installed_is_not_an_unexplained_error(matrix):
     assert found == []
     found, _ = diagnosis(matrix, Facts(os="linux", torch_error="Segmentation fault while importing torch"))
     assert [f.cause for f in found] == ["unexplained"]
+
+
+def test_a_json_facts_document_is_read_as_facts(capsys, tmp_path, monkeypatch):
+    """docs/doctor.md: the facts format is YAML or JSON."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    path = tmp_path / "facts.json"
+    path.write_text('{"os": "Windows 10", "torch": "2.1.0+cu121", "driver_version": "470.82.01"}')
+    code, out, _ = _doctor(capsys, "--from", str(path), "--json")
+    data = __import__("json").loads(out)
+    assert code == 1 and data["facts"]["torch"] == "2.1.0+cu121"
+    assert data["findings"][0]["cause"] == "driver_too_old"
+
+
+@pytest.mark.parametrize("gpu, says", [
+    (Gpu("NVIDIA GeForce GT 740M"), "the newest torch with kernels for it is 0.3.0"),
+    (Gpu("GeForce GTX 580", "2.0"), "Build torch from source for it with CUDA before 9.0, which still compiles sm_20"),
+])
+def test_a_gpu_only_old_or_no_builds_serve_is_named(matrix, gpu, says):
+    found, _ = diagnosis(matrix, Facts(os="linux", gpus=(gpu,)))
+    assert [(f.cause, f.severity) for f in found] == [("unsupported_gpu_arch", "warning")]
+    assert says in found[0].message

@@ -272,6 +272,22 @@ def normalize_arch(text: str, known: set[str] | None = None) -> str:
     return ";".join(parts)
 
 
+def _check_compilable(bm: BuildMatrix, arch: str, cuda: Version) -> None:
+    """Refuse an --arch the chosen CUDA toolkit cannot compile (matrices/gpus.yaml `targets`, NVIDIA's notes)."""
+    from envgen.matrix import load_matrix
+
+    targets = load_matrix(bm.directory).targets
+    for item in arch.split(";"):
+        major, minor = item.removesuffix("+PTX").split(".")
+        target = targets.get(f"sm_{major}{minor}")
+        if target is None or target.compiled_by(cuda):
+            continue
+        raise BadInput(f"CUDA {cuda} cannot compile for compute capability {item.removesuffix('+PTX')} "
+                       f"(sm_{major}{minor}): {target.compilers()} compiles it",
+                       hint="choose such a --cuda (with a torch release whose source tree builds with it), or leave "
+                            "--arch out")
+
+
 def _known_archs(bm: BuildMatrix) -> set[str]:
     """Compute capabilities of the NVIDIA architectures in matrices/gpus.yaml."""
     from envgen.matrix import load_matrix
@@ -298,6 +314,7 @@ def _env(bm: BuildMatrix, era: SourceEra, req: BuildRequest, layout: Layout, cud
         explicit = req.arch not in (None, "all", "auto")
         if explicit:
             arch, why = normalize_arch(req.arch or "", _known_archs(bm)), "from --arch"
+            _check_compilable(bm, arch, cuda)
         elif req.gpus and req.arch != "all":
             arch = normalize_arch(";".join(req.gpus))
             why = "the GPUs found on this machine (--arch all: every binary arch)"

@@ -202,15 +202,21 @@ def _arch_finding(ctx: Context, lacking: list[tuple[str, Version]], archs: tuple
         then = f"Install {what}, whose build carries it."
     else:
         cc = min(cc for _, cc in lacking)
-        then = (f"No published build that runs here carries compute capability {cc}: build torch from source for "
-                f"it (`envgen build-env --arch {cc}` writes the environment and the checklist, and says which "
-                "CUDA can still compile for it), or use a newer GPU.")
-        cmd = (f"envgen build-env --torch {ctx.torch} --arch {cc} -o torch-build",) if ctx.torch else ()
+        then = f"No published build that runs here carries compute capability {cc}. {_build_it(ctx, cc)}"
     msg = (f"torch {f.torch} carries kernels for {carried}, none of which runs on {gpus} "
            f"(\"no kernel image is available\"). {then}")
     evidence = {"torch": f.torch, "torch_archs": list(archs), "gpus": [n for n, _ in lacking],
                 "compute_capability": [str(cc) for _, cc in lacking]}
     return [ctx.finding("unsupported_gpu_arch", msg, evidence, cmd)]
+
+
+def _build_it(ctx: Context, cc: Version) -> str:
+    """How to get kernels for `cc`: a source build with a toolkit that still compiles it (matrices/gpus.yaml)."""
+    target = ctx.matrix.targets.get(sm_name(cc))
+    which = f" with {target.compilers()}, which still compiles {sm_name(cc)}" if target else ""
+    return (f"Build torch from source for it{which} (`envgen build-env --torch <release> --cuda <cuda> --arch {cc}` "
+            "writes the environment and the checklist, and refuses a CUDA that cannot compile it), or use a newer "
+            "GPU.")
 
 
 def _no_build_runs(ctx: Context, ccs: list[tuple[str, Version]]) -> list[Finding]:
@@ -243,12 +249,12 @@ def _no_build_runs(ctx: Context, ccs: list[tuple[str, Version]]) -> list[Finding
                "build torch from source for it (`envgen build-env`), or use a newer GPU.")
         return [ctx.finding("unsupported_gpu_arch", msg, {"gpus": [n for n, _ in ccs]}, (),
                             severity="error" if ctx.seen else "warning")]
-    found = _arch_finding(ctx, lacking, tuple(sorted(archs, key=lambda a: (len(a), a))))
-    f = found[0]
-    names = ", ".join(f"{n} (compute capability {cc})" for n, cc in lacking)
+    names = ", ".join(f"{n} ({sm_name(cc)}, compute capability {cc})" for n, cc in lacking)
+    low = min(cc for _, cc in lacking)
     msg = (f"no published torch build carries kernels for {names}: every CUDA build envgen knows needs a newer GPU. "
-           + f.message.split(". ", 1)[1] if ". " in f.message else f.message)
-    return [dataclasses.replace(f, message=msg, severity="error" if ctx.seen else "warning")]
+           + _build_it(ctx, low))
+    evidence = {"gpus": [n for n, _ in lacking], "compute_capability": [str(cc) for _, cc in lacking]}
+    return [ctx.finding("unsupported_gpu_arch", msg, evidence, (), severity="error" if ctx.seen else "warning")]
 
 
 def _derived(ctx: Context, fact: str) -> str | None:

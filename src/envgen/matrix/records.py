@@ -170,6 +170,14 @@ class ArchTarget:
     def compiled_by(self, cuda: Version) -> bool:
         return (self.since is None or cuda >= self.since) and (self.until is None or cuda < self.until)
 
+    def compilers(self) -> str:
+        """'CUDA 11.8 or later', 'CUDA before 11.0', 'CUDA 8.0 up to (not including) 13.0'."""
+        if self.since and self.until:
+            return f"CUDA {self.since} up to (not including) {self.until}"
+        if self.until:
+            return f"CUDA before {self.until}"
+        return f"CUDA {self.since} or later" if self.since else "every CUDA"
+
 
 @dataclass(frozen=True, slots=True)
 class GpuModel:
