@@ -73,6 +73,23 @@ def golden() -> Golden:
 MINI = ROOT / "tests" / "data" / "mini-matrix"
 
 
+@pytest.fixture
+def mdir(tmp_path: Path) -> Path:
+    """A copy of the mini matrix to edit (`replace_once`)."""
+    import shutil
+
+    dest = tmp_path / "matrices"
+    shutil.copytree(MINI, dest)
+    return dest
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    """Edit a test's copy of a file, failing loudly when the text to replace is not there."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
 @pytest.fixture(scope="session")
 def mini():
     """A small frozen matrix: unit tests of the engine do not move when the shipped data grows."""

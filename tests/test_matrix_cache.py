@@ -18,7 +18,7 @@ from packaging.version import Version
 from envgen.matrix import load_matrix
 from envgen.matrix.model import Matrix
 from envgen.matrix.records import Build, Release, Toolkit
-from tests.conftest import MINI, ROOT
+from tests.conftest import ROOT
 
 
 class _Plant:
@@ -30,12 +30,6 @@ class _Plant:
     def __reduce__(self):
         return (open, (str(self.marker), "w"))
 
-
-@pytest.fixture
-def mdir(tmp_path):
-    dest = tmp_path / "matrices"
-    shutil.copytree(MINI, dest)
-    return dest
 
 
 @pytest.fixture

@@ -6,27 +6,14 @@ import pytest
 
 from envgen.errors import MatrixError
 from envgen.matrix import find_matrix_dir, load_matrix
-from tests.conftest import ROOT
-
-
-@pytest.fixture
-def mdir(tmp_path):
-    dest = tmp_path / "matrices"
-    shutil.copytree(ROOT / "tests" / "data" / "mini-matrix", dest)
-    return dest
-
-
-def _edit(path, old, new):
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path.name}"
-    path.write_text(text.replace(old, new, 1))
+from tests.conftest import replace_once
 
 
 def test_every_problem_is_listed_with_its_place(mdir):
-    _edit(mdir / "torch.yaml", "accel: [cu102, cpu]", "accel: [cu102, cu1x, cpu]")
-    _edit(mdir / "torch.yaml", "route: pypi", "route: pypy")
-    _edit(mdir / "cuda.yaml", 'linux: "440.33"', 'linux: "not-a-version"')
-    _edit(mdir / "channels.yaml", "kind: conda", "kind: mamba")
+    replace_once(mdir / "torch.yaml", "accel: [cu102, cpu]", "accel: [cu102, cu1x, cpu]")
+    replace_once(mdir / "torch.yaml", "route: pypi", "route: pypy")
+    replace_once(mdir / "cuda.yaml", 'linux: "440.33"', 'linux: "not-a-version"')
+    replace_once(mdir / "channels.yaml", "kind: conda", "kind: mamba")
     with pytest.raises(MatrixError) as exc:
         load_matrix(mdir, use_cache=False)
     problems = exc.value.problems
@@ -39,8 +26,8 @@ def test_every_problem_is_listed_with_its_place(mdir):
 
 def test_cross_table_problems(mdir):
     """References that do not resolve are reported after the files parse."""
-    _edit(mdir / "torch.yaml", "route: pypi", "route: pypy")
-    _edit(mdir / "torch.yaml", "source: [prev-versions]", "source: [no-such-source]")
+    replace_once(mdir / "torch.yaml", "route: pypi", "route: pypy")
+    replace_once(mdir / "torch.yaml", "source: [prev-versions]", "source: [no-such-source]")
     with pytest.raises(MatrixError) as exc:
         load_matrix(mdir, use_cache=False)
     text = "\n".join(exc.value.problems)
@@ -49,7 +36,7 @@ def test_cross_table_problems(mdir):
 
 
 def test_unknown_cuda_version_is_named(mdir):
-    _edit(mdir / "cuda.yaml", '  - {cuda: "10.2"', '  - {cuda: "10.3"')
+    replace_once(mdir / "cuda.yaml", '  - {cuda: "10.2"', '  - {cuda: "10.3"')
     with pytest.raises(MatrixError) as exc:
         load_matrix(mdir, use_cache=False)
     assert any("unknown CUDA version '10.2'" in p for p in exc.value.problems)
@@ -70,7 +57,7 @@ def test_missing_file(mdir):
 
 
 def test_unknown_field_is_reported(mdir):
-    _edit(mdir / "torch.yaml", "    date: 2021-03-25", "    date: 2021-03-25\n    dtae: 2021-03-25")
+    replace_once(mdir / "torch.yaml", "    date: 2021-03-25", "    date: 2021-03-25\n    dtae: 2021-03-25")
     with pytest.raises(MatrixError) as exc:
         load_matrix(mdir, use_cache=False)
     assert any("unknown field 'dtae'" in p for p in exc.value.problems)
@@ -84,7 +71,7 @@ def test_cache_follows_the_files(mdir, tmp_path, monkeypatch):
     assert list((tmp_path / "cache" / "matrix").glob("*.json"))
     again = load_matrix(mdir)
     assert again.digest == first.digest
-    _edit(mdir / "cuda.yaml", 'linux: "440.33"', 'linux: "440.34"')
+    replace_once(mdir / "cuda.yaml", 'linux: "440.33"', 'linux: "440.34"')
     changed = load_matrix(mdir)
     assert changed.digest != first.digest
     assert str(changed.toolkits["10.2"].driver_linux) == "440.34"
@@ -140,7 +127,7 @@ def test_driver_versions_print_as_nvidia_writes_them(mini):
 
 def test_a_pip_build_without_a_wheel_source_is_reported(mdir):
     """A pip build must say where its wheels are: an index, find-links or its own wheel_url."""
-    _edit(mdir / "channels.yaml", "    find_links: [https://download.pytorch.org/whl/torch_stable.html]\n", "")
+    replace_once(mdir / "channels.yaml", "    find_links: [https://download.pytorch.org/whl/torch_stable.html]\n", "")
     with pytest.raises(MatrixError) as exc:
         load_matrix(mdir, use_cache=False)
     assert any("route pip-find-links" in p and "needs a wheel_url, index_url" in p for p in exc.value.problems)

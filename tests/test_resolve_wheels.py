@@ -6,7 +6,6 @@ PyPI by tests/test_pypi_matrix.py; here they are read from the shipped matrix an
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from packaging.version import Version
@@ -17,7 +16,7 @@ from envgen.compile.stack import Request
 from envgen.errors import MatrixError, Refusal
 from envgen.matrix import load_matrix
 from envgen.models import Accel, PyVer
-from tests.conftest import ROOT
+from tests.conftest import replace_once
 from tests.support.cli import run
 
 
@@ -138,21 +137,10 @@ def test_refusal_exits_2_with_the_way_out(capsys):
     assert "hint: nearest valid: Python 3.10" in result.err
 
 
-@pytest.fixture
-def mdir(tmp_path):
-    dest = tmp_path / "matrices"
-    shutil.copytree(ROOT / "tests" / "data" / "mini-matrix", dest)
-    return dest
-
-
-def _edit(path, old, new):
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
 
 
 def test_pypi_facts_are_read_and_resolved(mdir):
-    _edit(mdir / "torch.yaml", '    python: {default: "3.6-3.9"}\n',
+    replace_once(mdir / "torch.yaml", '    python: {default: "3.6-3.9"}\n',
           '    python: {default: "3.6-3.9"}\n    pypi:\n      gaps: {torchaudio: {linux-64: ["3.9"]}}\n'
           '      yanked: {torchvision: "broken metadata"}\n      source: [prev-versions]\n')
     mini = load_matrix(mdir, use_cache=False)
@@ -171,7 +159,7 @@ def test_pypi_facts_are_read_and_resolved(mdir):
     ("flavour: sour", "flavour"),
 ], ids=["role", "platform", "python", "reason", "unknown-key"])
 def test_bad_pypi_facts_are_named_with_their_place(mdir, block, problem):
-    _edit(mdir / "torch.yaml", '    python: {default: "3.6-3.9"}\n',
+    replace_once(mdir / "torch.yaml", '    python: {default: "3.6-3.9"}\n',
           f'    python: {{default: "3.6-3.9"}}\n    pypi:\n      {block}\n      source: [prev-versions]\n')
     with pytest.raises(MatrixError) as exc:
         load_matrix(mdir, use_cache=False)
@@ -180,7 +168,7 @@ def test_bad_pypi_facts_are_named_with_their_place(mdir, block, problem):
 
 
 def test_pypi_facts_need_a_source(mdir):
-    _edit(mdir / "torch.yaml", '    python: {default: "3.6-3.9"}\n',
+    replace_once(mdir / "torch.yaml", '    python: {default: "3.6-3.9"}\n',
           '    python: {default: "3.6-3.9"}\n    pypi:\n      yanked: {torchvision: "x"}\n')
     with pytest.raises(MatrixError) as exc:
         load_matrix(mdir, use_cache=False)
