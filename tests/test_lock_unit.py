@@ -27,20 +27,28 @@ from pathlib import Path
 import envgen.lock.unit as unit
 
 mark, delay, phase = Path(os.environ["MARK"]), float(os.environ["DELAY"]), os.environ["PHASE"]
+sleeps = [int(os.environ.get("SLEEPS", "99"))]
 write, replace, staged = unit._write, os.replace, []
+
+def pause():
+    # in short steps, so a signal that lands on another thread is still handled within 10 ms
+    mark.touch()
+    if sleeps[0] > 0:
+        sleeps[0] -= 1
+        end = time.monotonic() + delay
+        while time.monotonic() < end:
+            time.sleep(0.01)
 
 def slow_write(path, raw, mode):
     write(path, raw, mode)
     if phase == "stage":
-        mark.touch()
-        time.sleep(delay)
+        pause()
     staged.append(path)
 
 def slow_replace(src, dst):
     replace(src, dst)
     if phase == "swap" and staged and str(src).startswith(str(Path(staged[0]).parent)):
-        mark.touch()
-        time.sleep(delay)
+        pause()
 
 unit._write = slow_write
 unit.os.replace = slow_replace
@@ -55,9 +63,11 @@ def env(served):
     return dict(os.environ)
 
 
-def _start(env: dict[str, str], args: list[str], out: Path, mark: Path, phase: str, delay: float = 0.5
-           ) -> subprocess.Popen[str]:
-    values = dict(env, MARK=str(mark), DELAY=str(delay), PHASE=phase)
+def _start(env: dict[str, str], args: list[str], out: Path, mark: Path, phase: str, delay: float = 30.0,
+           sleeps: int = 99) -> subprocess.Popen[str]:
+    """Long pauses by default: a signal test must find the writer still in the phase however slow this test is to
+    send it (with 0.5 s pauses a loaded machine let the run finish first, and the signal went nowhere)."""
+    values = dict(env, MARK=str(mark), DELAY=str(delay), PHASE=phase, SLEEPS=str(sleeps))
     return subprocess.Popen([sys.executable, "-c", SLOW, "lock", *args, "-o", str(out)], env=values,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -100,7 +110,7 @@ def test_a_signal_while_staging_leaves_the_old_lock_whole(env, old_lock, tmp_pat
 
 
 def test_a_signal_during_the_swap_waits_for_it(env, old_lock, tmp_path):
-    proc = _start(env, NEW, old_lock, tmp_path / "mark", "swap")
+    proc = _start(env, NEW, old_lock, tmp_path / "mark", "swap", delay=5, sleeps=1)
     _wait_for(tmp_path / "mark", proc)
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
