@@ -3,7 +3,9 @@
 Prints, in one run: the channel size; raw py-rattler solve time for 4 platforms (rattler.solve with a Gateway on
 the local folder, and solve_with_sparse_repodata on the repodata files); `envgen lock` time for the same request
 (in-process engine: fetch over HTTP from 127.0.0.1 + solve + render + atomic writes), cold cache and warm cache;
-their ratio (goal: warm <= 1.2x raw); the CLI wall time; and peak memory (max RSS).
+their ratio (goal: warm <= 1.2x raw); the `envgen lock` CLI warm, into an empty folder and over the previous lock,
+beside the engine in-process and the engine as a program of its own (goal: CLI <= 1.15x the engine); and peak
+memory (max RSS).
 
     python benchmarks/bench_lock.py [--records 50000]
 """
@@ -15,6 +17,7 @@ import asyncio
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -113,10 +116,17 @@ def envgen_lock(base_url: str, cache: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def cli_lock(base_url: str, cache: Path, out: Path, env_file: Path) -> float:
+def cli_env(base_url: str, cache: Path, pycache: Path) -> dict[str, str]:
+    """The environment of the CLI runs: the server as the channel's mirror, the engine's cache, and bytecode cached as
+    an installed envgen has it (this project's shell sets PYTHONDONTWRITEBYTECODE, which would compile every run)."""
     import os
 
-    env = dict(os.environ, ENVGEN_CACHE_DIR=str(cache), ENVGEN_MIRRORS=f"https://conda.anaconda.org={base_url}")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return dict(env, ENVGEN_CACHE_DIR=str(cache), ENVGEN_MIRRORS=f"https://conda.anaconda.org={base_url}",
+                ENVGEN_MIRROR_FILE=os.devnull, PYTHONPYCACHEPREFIX=str(pycache))
+
+
+def cli_lock(env: dict[str, str], out: Path, env_file: Path) -> float:
     cmd = [sys.executable, "-m", "envgen", "lock", "--from", str(env_file), "-o", str(out)]
     for p in PLATFORMS:
         cmd += ["--platform", p]
@@ -127,10 +137,23 @@ def cli_lock(base_url: str, cache: Path, out: Path, env_file: Path) -> float:
     return time.perf_counter() - start
 
 
+def engine_process(env: dict[str, str], base_url: str, cache: Path, out: Path) -> float:
+    """The engine as a program of its own: interpreter start, imports, then what `envgen_lock` does."""
+    cmd = [sys.executable, __file__, "--engine-once", base_url, str(cache), str(out)]
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--engine-once", nargs=3, metavar=("URL", "CACHE", "OUT"))
     args = parser.parse_args()
+    if args.engine_once:
+        base, cache, out = args.engine_once
+        envgen_lock(base, Path(cache), Path(out))
+        return
     from tests.support.server import serve
 
     with tempfile.TemporaryDirectory(prefix="envgen-bench-") as tmp:
@@ -148,15 +171,24 @@ def main() -> None:
         sparse, warm = min(p[0] for p in pairs), min(p[1] for p in pairs)
         env_file = work / "environment.yml"
         env_file.write_text("channels: [bench]\ndependencies:\n" + "".join(f"  - {s}\n" for s in SPECS))
-        cli_cold = cli_lock(srv.url, work / "cli-cache", work / "cli-out", env_file)
-        cli_warm = cli_lock(srv.url, work / "cli-cache", work / "cli-out", env_file)
+        env = cli_env(srv.url, work / "cache", work / "pycache")  # the engine's cache: warm
+        cli_lock(env, work / "cli-previous", env_file)  # bytecode compiled once, as pip does on install
+        rounds = [(envgen_lock(srv.url, work / "cache", work / "out"), cli_lock(env, work / f"cli-{i}", env_file),
+                   cli_lock(env, work / "cli-previous", env_file),
+                   engine_process(env, srv.url, work / "cache", work / "engine-out")) for i in range(5)]
         srv.stop()
         raw = min(gw, sparse)
+        engine, empty, over, process = (statistics.median(r[k] for r in rounds) for k in range(4))
         print(f"raw py-rattler solve, 4 platforms (Gateway, fresh): {gw:.3f} s")
         print(f"raw py-rattler solve, 4 platforms (sparse repodata): {sparse:.3f} s")
         print(f"envgen lock engine, cold cache (HTTP fetch + solve + write): {cold:.3f} s  ratio {cold / raw:.2f}")
         print(f"envgen lock engine, warm cache: {warm:.3f} s  ratio {warm / raw:.2f} (goal <= 1.2)")
-        print(f"envgen lock CLI (subprocess, incl. start-up): cold {cli_cold:.3f} s, warm {cli_warm:.3f} s")
+        print(f"medians of 5 rounds, warm cache: engine in this process {engine:.3f} s; the engine as a program "
+              f"(interpreter, imports, engine) {process:.3f} s")
+        print(f"envgen lock CLI into an empty folder {empty:.3f} s: {empty / engine:.2f}x the engine in-process "
+              f"(goal <= 1.15), {empty / process:.2f}x the engine as a program")
+        print(f"envgen lock CLI over the previous lock (reads it for the change summary) {over:.3f} s: "
+              f"{over / engine:.2f}x the engine in-process, {over / process:.2f}x the engine as a program")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"peak memory (max RSS): this process {peak:.0f} MB, CLI child {child:.0f} MB")

@@ -35,12 +35,27 @@ PLAIN = [
     ("matrix-filters", ["matrix", "--cpu", "--python", "3.9", "--platform", "linux-64", "--installer", "conda"]),
     ("matrix-unicode", ["matrix", "--torch", "2.5.1", "--platform", "línux-64"]),
 ]
+# lock's calls are compared as parsed (the recorder stands in for the solve); its refusals below, byte for byte
+LOCK_PLAIN = [
+    ("lock-flags", ["lock", "--torch", "1.8.1", "--cuda", "10.2", "--platform", "linux-64", "--platform", "win-64",
+                    "-o", "locks"]),
+    ("lock-every-option", ["lock", "--from", "environment.yml", "--group", "dev", "--group", "test", "--timeout",
+                           "300", "--channel-priority", "flexible", "--virtual", "__glibc=2.28", "--mirror",
+                           "https://a=https://b", "--offline", "--json", "--installer", "conda", "--channel",
+                           "conda-forge", "--python", "3.11", "--with", "torchvision", "--rocm", "6.1",
+                           "--exclude-newer", "release+30d", "--output=out"]),
+    ("lock-check", ["lock", "--check", "-o", "locks"]),
+    ("lock-nothing", ["lock"]),
+    ("lock-several", ["lock", "--torch", "2.4.1", "--torch=2.5.1", "--cpu", "-o", "locks/{torch}"]),
+    ("lock-update", ["lock", "--update", "numpy", "--update", "scipy", "--timeout", "1.5"]),
+    ("lock-packages", ["lock", "numpy<2", "--cpu", "scipy>=1", "--torch", "2.5.1"]),
+]
 DECLINED = [
     ("help", ["command", "--help"]),
     ("root-help", ["--help"]),
     ("nothing", []),
     ("version-and-more", ["--version", "command"]),
-    ("other-command", ["lock", "--torch", "2.5.1"]),
+    ("other-command", ["migrate", "--torch", "2.5.1"]),
     ("unknown-option", ["command", "-z"]),
     ("prefix-of-an-option", ["env", "--torc", "2.5.1"]),
     ("missing-value", ["env", "--torch"]),
@@ -55,21 +70,27 @@ DECLINED = [
     ("option-of-another-command", ["matrix", "--xpu"]),
     ("platform-twice-for-command", ["command", "--platform", "linux-64", "--platform", "win-64"]),
     ("surrogate", ["command", "--torch", "2.5.1\udcff"]),
+    ("lock-timeout-exponent", ["lock", "--timeout", "1e3"]),
+    ("lock-timeout-negative", ["lock", "--timeout", "-1"]),
+    ("lock-output-twice", ["lock", "-o", "a", "--output", "b"]),
+    ("lock-xpu", ["lock", "--xpu"]),
+    ("lock-dash-package", ["lock", "-numpy"]),
 ]
 
 
 @pytest.fixture
 def calls(monkeypatch):
     """What typer passes to each plain command function: they are replaced by recorders."""
-    from envgen.cli import command, env, matrix
+    from envgen.cli import command, env, lock, matrix
 
     seen: list[tuple[str, dict]] = []
-    for module, attr, name in ((command, "command", "command"), (env, "env", "env"), (matrix, "matrix_cmd", "matrix")):
+    for module, attr, name in ((command, "command", "command"), (env, "env", "env"), (matrix, "matrix_cmd", "matrix"),
+                               (lock, "lock", "lock")):
         monkeypatch.setattr(module, attr, lambda _n=name, **kw: seen.append((_n, kw)))
     return seen
 
 
-@pytest.mark.parametrize("args", [p[1] for p in PLAIN], ids=[p[0] for p in PLAIN])
+@pytest.mark.parametrize("args", [p[1] for p in PLAIN + LOCK_PLAIN], ids=[p[0] for p in PLAIN + LOCK_PLAIN])
 def test_parse_is_typers_parse(calls, args):
     from envgen.cli import _app, _light
 
@@ -125,6 +146,12 @@ SAME = [
     ("matrix-cuda-auto", ["matrix", "--cuda", "auto"]),
     ("bad-env-name", ["env", "--torch", "1.8.1", "--cuda", "10.2", "--name", "a/b", "--dry-run"]),
     ("no-python", ["env", "--torch", "1.8.1", "--python", "3.12", "--platform", "linux-64", "--dry-run"]),
+    ("lock-timeout", ["lock", "--timeout", "0"]),
+    ("lock-priority", ["lock", "--channel-priority", "loose"]),
+    ("lock-virtual", ["lock", "--virtual", "glibc"]),
+    ("lock-several-update", ["lock", "--torch", "1.8.1", "--torch", "2.5.1", "--update", "numpy"]),
+    ("lock-slot-without-torch", ["lock", "--cpu", "-o", "x/{torch}"]),
+    ("lock-bad-mirror", ["lock", "--mirror", "nowhere"]),
 ]
 
 
@@ -184,6 +211,19 @@ def test_version_imports_almost_nothing():
 
 def test_help_still_goes_through_typer():
     assert "typer" in _imported("command", "--help")
+
+
+def test_lock_leaves_typer_unimported(capsys, served, tmp_path: Path):
+    """`envgen lock --check` is what a pre-commit hook runs on every commit; `lock` itself needs rattler and uv."""
+    from tests.support.cli import run
+
+    out = tmp_path / "locks"
+    args = ["lock", "--torch", "1.8.1", "--cpu", "--platform", "linux-64", "--installer", "conda", "-o", str(out)]
+    assert run(capsys, *args).code == 0
+    for argv in (["lock", "--check", "-o", str(out)], args):
+        imported = _imported(*argv)
+        assert not imported & {"typer", "click", "pydantic"}, argv
+    assert "rattler" in imported
 
 
 def test_the_checker_sees_a_heavy_import(tmp_path: Path):

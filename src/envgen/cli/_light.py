@@ -1,4 +1,5 @@
-"""The light path: `--version`, `command`, `matrix` and `env` with plain arguments, without building the typer app.
+"""The light path: `--version`, `command`, `matrix`, `env` and `lock` with plain arguments, without building the typer
+app.
 
 Building the app costs more than the commands themselves (typer, click and the pydantic adapters typer converts
 values with). Most calls of these commands are plain: long options, each given once, with values that cannot be
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, Literal
 
-    Kind = Literal["text", "flag", "list", "path"]
+    Kind = Literal["text", "flag", "list", "path", "float"]
 _SELECTION: dict[str, tuple[str, Kind]] = {
     "--torch": ("torch", "text"), "--cuda": ("cuda", "text"), "--rocm": ("rocm", "text"), "--cpu": ("cpu", "flag"),
     "--xpu": ("xpu", "flag"), "--platform": ("platform", "text"), "--installer": ("installer", "text"),
@@ -33,7 +34,17 @@ OPTIONS: dict[str, dict[str, tuple[str, Kind]]] = {
     "env": {**_SELECTION, "--platform": ("platform", "list"), "--name": ("name", "text"), "-n": ("name", "text"),
             "--output": ("out", "path"), "-o": ("out", "path"), "--dry-run": ("dry_run", "flag")},
     "matrix": {k: v for k, v in _SELECTION.items() if k not in ("--xpu", "--channel", "--with")},
+    "lock": {**{k: v for k, v in _SELECTION.items() if k != "--xpu"}, "--torch": ("torch", "list"),
+             "--platform": ("platform", "list"), "--from": ("from_", "path"), "--group": ("group", "list"),
+             "--output": ("out", "path"), "-o": ("out", "path"), "--check": ("check", "flag"),
+             "--update": ("update", "list"), "--mirror": ("mirror", "list"), "--offline": ("offline", "flag"),
+             "--channel-priority": ("priority", "text"), "--virtual": ("virtual", "list"),
+             "--timeout": ("timeout", "float"), "--exclude-newer": ("exclude_newer", "text")},
 }
+# the command's positional arguments (typer passes None when none are given), and defaults other than the kind's
+_ARGUMENTS = {"lock": "packages"}
+_DEFAULTS_OF: dict[str, dict[str, Any]] = {"env": {"out": "."}, "lock": {"out": "locks", "priority": "strict",
+                                                                         "timeout": 120.0}}
 # typer's defaults for what was not given (a list option given nowhere is None; $ENVGEN_MATRIX_DIR is --matrix-dir)
 _DEFAULTS: dict[Kind, Any] = {"text": None, "flag": False, "list": None}
 
@@ -56,6 +67,9 @@ def parse(args: list[str], environ: dict[str, str] | os._Environ[str] | None = N
     rest = args[1:]
     while rest:
         word = rest.pop(0)
+        if not word.startswith("-") and args[0] in _ARGUMENTS:
+            given.setdefault(_ARGUMENTS[args[0]], []).append(word)
+            continue
         flag, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
         found = spec.get(flag)
         if found is None:
@@ -74,14 +88,28 @@ def parse(args: list[str], environ: dict[str, str] | os._Environ[str] | None = N
             return None
         if kind == "list":
             given.setdefault(param, []).append(value)
-        elif param in given:
+        elif param in given or (kind == "float" and not _decimal(value)):
             return None
         else:
-            given[param] = Path(value) if kind == "path" else value
-    kwargs = {param: _DEFAULTS.get(kind, Path(".")) for param, kind in spec.values()}
+            given[param] = Path(value) if kind == "path" else float(value) if kind == "float" else value
+    defaults = _DEFAULTS_OF.get(args[0], {})
+    kwargs = {param: defaults.get(param, _DEFAULTS.get(kind)) for param, kind in spec.values()}
+    kwargs.update({param: Path(value) for param, value in defaults.items() if _kind_of(spec, param) == "path"})
+    if args[0] in _ARGUMENTS:
+        kwargs[_ARGUMENTS[args[0]]] = None
     kwargs["matrix_dir"] = environ.get("ENVGEN_MATRIX_DIR") or None
     kwargs.update(given)
     return args[0], kwargs
+
+
+def _kind_of(spec: dict[str, tuple[str, Kind]], param: str) -> Kind | None:
+    return next((kind for p, kind in spec.values() if p == param), None)
+
+
+def _decimal(value: str) -> bool:
+    """A number typer reads as Python's float does: digits, optionally a point and more digits."""
+    whole, _, fraction = value.partition(".")
+    return whole.isascii() and whole.isdigit() and (not fraction or (fraction.isascii() and fraction.isdigit()))
 
 
 def _plain(arg: str) -> bool:
@@ -109,7 +137,7 @@ def run(argv: list[str] | None) -> int | None:
     return _boundary(_command(name), kwargs, f"envgen {name}")
 
 
-def _command(name: str) -> Callable[..., None]:
+def _command(name: str) -> Callable[..., int | None]:
     if name == "command":
         from envgen.cli.command import command
 
@@ -118,25 +146,29 @@ def _command(name: str) -> Callable[..., None]:
         from envgen.cli.env import env
 
         return env
+    if name == "lock":
+        from envgen.cli.lock import lock
+
+        return lock
     from envgen.cli.matrix import matrix_cmd
 
     return matrix_cmd
 
 
-def _boundary(func: Callable[..., None], kwargs: dict[str, Any], path: str) -> int:
+def _boundary(func: Callable[..., int | None], kwargs: dict[str, Any], path: str) -> int:
     """The CLI's error boundary as `_app.run` draws it, for a command that parsed."""
     from envgen.cli import _common as common
     from envgen.errors import EnvgenError
 
     try:
-        func(**kwargs)
+        code = func(**kwargs)  # None, or an exit code (`lock --check`)
     except EnvgenError as exc:
         common.report_error(exc, default_hint=f"see '{path} --help'")
         return int(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return 130
-    return 0
+    return int(code or 0)
 
 
 def _misconfigured(stream: Any) -> bool:
