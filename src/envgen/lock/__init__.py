@@ -3,7 +3,8 @@
 Owns: the lock input (`spec.py`: LockSpec per platform; `inputs.py`: the request (`LockRequest`), Stacks and an
 environment.yml -> LockSpec), what a lock was made from, recorded beside it (`recipe.py`: lock-inputs.yml) and why
 it is stale, in words (`staleness.py`),
-the shared records (`records.py`), the conda engine (`conda.py`, the only module that imports py-rattler),
+the shared records (`records.py`), the conda engine (`conda.py`; repodata through rattler's gateway in
+`gateway.py`: the only two modules that import py-rattler),
 the pip engine (`pip.py`, uv), fetching with the per-user cache, offline mode, progress and safe file names
 (`fetch.py`), mirrors and credentials kept out of files (`mirrors.py`, with `envgen.redact`), solving
 everything and rendering the set (`engine.py`), one module per format (`condalock.py`, `explicit.py`,

@@ -1,16 +1,15 @@
-"""The conda engine: the only module that imports py-rattler.
+"""The conda engine: py-rattler's solver, installer and pixi.lock (with `gateway.py`, the only modules that import it).
 
-Solve one target platform (plus noarch) with repodata from rattler's gateway (`solve_gateway_each`: `.zst`, CEP-16
-shards, HTTP cache revalidation, through envgen's mirrors, URLs mapped back to canonical ones) or from repodata files
-envgen's own fetcher put on disk (`solve`), install verified package files into a prefix, validate a solution, and
-write/read pixi.lock. Inputs and outputs are envgen's own frozen
+Solve one target platform (plus noarch) from repodata files envgen's own fetcher put on disk (`solve`; repodata
+through rattler's gateway is `envgen.lock.gateway`, which solves with the helpers here), install verified package
+files into a prefix, validate a solution, and write/read pixi.lock. Inputs and outputs are envgen's own frozen
 records (`CondaSolve`, `LockedConda`), so the rest of envgen never sees a rattler type.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,7 +38,8 @@ class CondaSolve:
     exclude_newer: str | None = None  # `YYYY-MM-DDTHH:MM:SSZ`; records without a timestamp are kept
 
 
-def _run(coro: Coroutine[Any, Any, _T]) -> _T:
+def run_coro(coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run a rattler coroutine to its end, also from a caller that is already inside an event loop."""
     try:
         return asyncio.run(coro)
     except RuntimeError as exc:  # a caller already inside an event loop
@@ -51,7 +51,8 @@ def _run(coro: Coroutine[Any, Any, _T]) -> _T:
             return pool.submit(asyncio.run, coro).result()
 
 
-def _priority(name: str) -> ChannelPriority:
+def channel_priority(name: str) -> ChannelPriority:
+    """rattler's value for `strict`, `flexible` or `disabled`."""
     from rattler import ChannelPriority
 
     if name not in PRIORITIES:
@@ -60,7 +61,8 @@ def _priority(name: str) -> ChannelPriority:
             "disabled": ChannelPriority.Disabled}[name]
 
 
-def _cut_off(value: str | None) -> datetime | None:
+def cut_off(value: str | None) -> datetime | None:
+    """`--exclude-newer`'s `YYYY-MM-DDTHH:MM:SSZ` as the datetime rattler takes."""
     if value is None:
         return None
     from envgen.lock.cutoff import as_datetime
@@ -68,13 +70,15 @@ def _cut_off(value: str | None) -> datetime | None:
     return as_datetime(value)
 
 
-def _virtual(pkgs: tuple[VirtualPkg, ...]) -> list[GenericVirtualPackage]:
+def virtual_packages(pkgs: tuple[VirtualPkg, ...]) -> list[GenericVirtualPackage]:
+    """The virtual packages of the target machine, built by hand (any platform, not only this one)."""
     from rattler import BuildString, GenericVirtualPackage, PackageName, Version
 
     return [GenericVirtualPackage(PackageName(v.name), Version(v.version), BuildString(v.build)) for v in pkgs]
 
 
-def _specs(texts: tuple[str, ...]) -> list[MatchSpec]:
+def match_specs(texts: tuple[str, ...]) -> list[MatchSpec]:
+    """`MatchSpec` objects (string specs given to `rattler.solve` are parsed strictly); BadInput for a bad one."""
     from rattler import MatchSpec
 
     out: list[MatchSpec] = []
@@ -87,7 +91,7 @@ def _specs(texts: tuple[str, ...]) -> list[MatchSpec]:
     return out
 
 
-def _record_to_locked(r: RepoDataRecord, url: str | None = None, channel: str | None = None) -> LockedConda:
+def record_to_locked(r: RepoDataRecord, url: str | None = None, channel: str | None = None) -> LockedConda:
     """envgen's record of a solved package; `url` and `channel` replace the record's own (the canonical ones)."""
     noarch = r.noarch
     kind = None if noarch is None or noarch.none else ("python" if noarch.python else "generic")
@@ -101,7 +105,8 @@ def _record_to_locked(r: RepoDataRecord, url: str | None = None, channel: str | 
         size=int(r.size) if r.size else None, timestamp=stamp)
 
 
-def _locked_to_record(p: LockedConda) -> RepoDataRecord:
+def locked_to_record(p: LockedConda) -> RepoDataRecord:
+    """rattler's record of an envgen record (for locked packages, validation, install and pixi.lock)."""
     from rattler import BuildString, NoArchType, PackageRecord, RepoDataRecord
 
     rec = PackageRecord(
@@ -129,160 +134,25 @@ def solve(job: CondaSolve, repodata: dict[tuple[str, str], Path],
             if path is not None:
                 sources.append(_sparse(SparseRepoData, channel, sub, path, url))
     coro = rattler.solve_with_sparse_repodata(
-        _specs(job.specs), sources, locked_packages=[_locked_to_record(p) for p in locked],
-        virtual_packages=_virtual(job.virtual), channel_priority=_priority(job.priority),
-        timeout=timedelta(seconds=job.timeout_s), exclude_newer=_cut_off(job.exclude_newer),
+        match_specs(job.specs), sources, locked_packages=[locked_to_record(p) for p in locked],
+        virtual_packages=virtual_packages(job.virtual), channel_priority=channel_priority(job.priority),
+        timeout=timedelta(seconds=job.timeout_s), exclude_newer=cut_off(job.exclude_newer),
         timestamp_policy="allow-missing")
     records = _solved(job, coro)
-    return tuple(sorted((_record_to_locked(r) for r in records), key=lambda p: p.name))
-
-
-@dataclass(frozen=True, slots=True)
-class Sources:
-    """Where one run's solves read repodata: a rattler `Gateway` (`.zst`, CEP-16 shards, HTTP cache revalidation,
-    each subdir fetched once per run) over the download URL of each canonical channel (`route`: the mirrors);
-    `canonical` maps every URL the solver returns back to the channel's canonical URL for the lockfiles."""
-
-    gateway: Any
-    route: Callable[[str], str]
-    canonical: Callable[[str], str]
-    offline: bool = False
-
-
-def gateway_sources(cache_dir: Path, route: Callable[[str], str], canonical: Callable[[str], str],
-                    offline: bool = False) -> Sources:
-    """Sources for one run. `offline`: only what the cache holds (local `file://` channels are read as ever)."""
-    from rattler import Gateway, SourceConfig
-    from rattler.networking import AuthenticationMiddleware, Client
-
-    config = SourceConfig(cache_action="force-cache-only" if offline else "cache-or-fetch")
-    client = Client([AuthenticationMiddleware()])  # netrc and rattler's credential store, as requests reads netrc
-    return Sources(Gateway(cache_dir=cache_dir, default_config=config, client=client), route, canonical, offline)
-
-
-def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]],
-                       sources: Sources) -> list[tuple[LockedConda, ...] | EnvgenError]:
-    """Every (job, locked) at once on one event loop: rattler solves on its own threads without the GIL, and the
-    gateway fetches each subdir once for all of them. In the jobs' order: the packages sorted by name, URLs
-    canonical whatever mirror served them, or the job's failure (an `EnvgenError`, not raised), so what a caller
-    reports does not depend on which solve finished first."""
-
-    async def _one(job: CondaSolve, locked: tuple[LockedConda, ...]) -> tuple[LockedConda, ...]:
-        # converted as soon as it is solved, while the other solves go on on rattler's threads
-        return _canonical_records(await _gateway_coro(job, sources, locked), sources.canonical)
-
-    async def _all() -> list[tuple[LockedConda, ...] | BaseException]:
-        return await asyncio.gather(*(_one(job, locked) for job, locked in jobs), return_exceptions=True)
-
-    out: list[tuple[LockedConda, ...] | EnvgenError] = []
-    for (job, _), result in zip(jobs, _run(_all()), strict=True):
-        try:
-            out.append(_gateway_result(job, sources, result))
-        except EnvgenError as exc:
-            out.append(exc)
-    return out
-
-
-def _gateway_coro(job: CondaSolve, sources: Sources,
-                  locked: tuple[LockedConda, ...]) -> Coroutine[Any, Any, list[RepoDataRecord]]:
-    import rattler
-    from rattler import Channel, Subdir
-
-    return rattler.solve(
-        sources=[Channel(url + "/") for url in _channels(job, sources)], gateway=sources.gateway,
-        specs=_specs(tuple(_routed(s, sources.route) for s in job.specs)),
-        platforms=[Subdir(job.platform), Subdir("noarch")],
-        locked_packages=[_locked_to_record(_moved(p, sources.route(p.url), sources.route(p.channel)))
-                         for p in locked],
-        virtual_packages=_virtual(job.virtual), channel_priority=_priority(job.priority),
-        timeout=timedelta(seconds=job.timeout_s), exclude_newer=_cut_off(job.exclude_newer),
-        timestamp_policy="allow-missing")
-
-
-def _channels(job: CondaSolve, sources: Sources) -> list[str]:
-    return [sources.route(url.rstrip("/")) for url in job.channels]
-
-
-def _canonical_records(records: list[RepoDataRecord], canonical: Callable[[str], str]) -> tuple[LockedConda, ...]:
-    """Sorted by name, with the canonical URL of each record's channel (mapped once per channel)."""
-    channels: dict[str, str] = {}
-    out = []
-    for r in records:
-        served = str(r.channel or "").rstrip("/")
-        if served not in channels:
-            channels[served] = canonical(served).rstrip("/")
-        url = str(r.url)
-        url = channels[served] + url[len(served):] if served and url.startswith(served + "/") else canonical(url)
-        out.append(_record_to_locked(r, url, channels[served]))
-    return tuple(sorted(out, key=lambda p: p.name))
-
-
-def _gateway_result(job: CondaSolve, sources: Sources,
-                    result: tuple[LockedConda, ...] | BaseException) -> tuple[LockedConda, ...]:
-    from rattler.exceptions import GatewayError, SolverError
-
-    if isinstance(result, GatewayError):
-        routed = _channels(job, sources)
-        failed, text = _first_failure(job, sources, routed) or (f"{routed[0]}/{job.platform}", str(result))
-        raise _unreachable(job, failed, text, sources.offline) from None
-    if isinstance(result, SolverError):
-        raise _solver_failure(job, result) from None
-    if isinstance(result, BaseException):
-        raise result
-    return result
-
-
-def _routed(spec: str, route: Callable[[str], str]) -> str:
-    """A `channel-URL::name` spec asks for the channel where its records come from (the mirror)."""
-    channel, sep, rest = spec.rpartition("::")
-    return route(channel.rstrip("/")) + sep + rest if sep and "://" in channel else spec
-
-
-def _moved(p: LockedConda, url: str, channel: str) -> LockedConda:
-    import dataclasses
-
-    return dataclasses.replace(p, url=url, channel=channel.rstrip("/"))
-
-
-def _first_failure(job: CondaSolve, sources: Sources, routed: list[str]) -> tuple[str, str] | None:
-    """The first subdir, channels in priority order, whose repodata the gateway cannot get, and its error: the
-    gateway fetches them at once and reports whichever failed first in time; the message should not depend on that."""
-    from rattler import Channel, Subdir
-    from rattler.exceptions import GatewayError
-
-    specs = _specs(tuple(_routed(s, sources.route) for s in job.specs))
-    for url in routed:
-        for sub in (job.platform, "noarch"):
-            try:
-                _run(sources.gateway.query([Channel(url + "/")], [Subdir(sub)], specs, recursive=False))
-            except GatewayError as exc:
-                return f"{url}/{sub}", str(exc)
-    return None
-
-
-def _unreachable(job: CondaSolve, source: str, text: str, offline: bool) -> OutsideFailure:
-    """The gateway's failure as exit 3, naming the repodata file it could not get (without credentials)."""
-    from envgen.lock.fetch import NETWORK_HINT
-    from envgen.redact import redact
-
-    where = redact(f"{source}/repodata.json")
-    detail = redact(" ".join(text.split()))[:400]
-    if offline and "cache" in text:
-        return OutsideFailure(f"{where} is not in the cache and --offline was given ({detail})",
-                              hint="run once without --offline (or with a mirror) to fill the cache")
-    return OutsideFailure(f"cannot fetch {where}: {detail}", hint=NETWORK_HINT)
+    return tuple(sorted((record_to_locked(r) for r in records), key=lambda p: p.name))
 
 
 def _solved(job: CondaSolve, coro: Coroutine[Any, Any, list[RepoDataRecord]]) -> list[RepoDataRecord]:
     from rattler.exceptions import SolverError
 
     try:
-        return _run(coro)
+        return run_coro(coro)
     except SolverError as exc:
-        raise _solver_failure(job, exc) from None
+        raise solver_failure(job, exc) from None
 
 
-def _solver_failure(job: CondaSolve, exc: Exception) -> EnvgenError:
+def solver_failure(job: CondaSolve, exc: Exception) -> EnvgenError:
+    """rattler's SolverError as envgen's: out of time (exit 3) or no environment satisfies the request (exit 2)."""
     text = str(exc)
     if "timed out" in text.lower() or "timeout" in text.lower():
         return OutsideFailure(f"the {job.platform} solve ran out of time ({job.timeout_s:.0f} s)",
@@ -311,7 +181,7 @@ def validate(packages: tuple[LockedConda, ...]) -> None:
     from rattler import PackageRecord
 
     try:
-        PackageRecord.validate([_locked_to_record(p) for p in packages])
+        PackageRecord.validate([locked_to_record(p) for p in packages])
     except Exception as exc:  # noqa: BLE001 - rattler's validation errors have no common base
         raise BadInput(f"the locked packages do not form a valid environment: {exc}",
                        hint="re-create the lock with `envgen lock`") from None
@@ -322,7 +192,7 @@ def topological(packages: tuple[LockedConda, ...]) -> tuple[LockedConda, ...]:
     from rattler import RepoDataRecord
 
     by_name = {p.name: p for p in packages}
-    ordered = RepoDataRecord.sort_topologically([_locked_to_record(p) for p in packages])
+    ordered = RepoDataRecord.sort_topologically([locked_to_record(p) for p in packages])
     return tuple(by_name[r.name.normalized] for r in ordered)
 
 
@@ -331,7 +201,7 @@ def archive_record(path: Path) -> LockedConda:
     from rattler import RepoDataRecord
 
     try:
-        return _record_to_locked(_run(RepoDataRecord.from_package_archive(str(path))))
+        return record_to_locked(run_coro(RepoDataRecord.from_package_archive(str(path))))
     except Exception as exc:  # noqa: BLE001 - rattler raises arbitrary types for a damaged archive
         raise OutsideFailure(f"cannot read package {path.name}: {exc}",
                              hint="delete it and download it again") from None
@@ -396,7 +266,7 @@ def write_pixi(path: Path, env: dict[str, tuple[LockedConda, ...]], pypi: dict[s
     lock.set_channels("default", [LockChannel(c.rstrip("/") + "/") for c in channels])
     for plat, pkgs in sorted(env.items()):
         for p in pkgs:
-            lock.add_conda_package("default", platforms[plat], _locked_to_record(p))
+            lock.add_conda_package("default", platforms[plat], locked_to_record(p))
     for plat, wheels in sorted(pypi.items()):
         for name, version, url in wheels:
             lock.add_pypi_package("default", platforms[plat], name, version, url)
@@ -417,7 +287,7 @@ def read_pixi(path: Path) -> dict[str, tuple[LockedConda, ...]]:
     env = lock.default_environment()
     if env is None:
         return {}
-    return {str(getattr(plat, "name", plat)): tuple(sorted((_record_to_locked(r) for r in recs), key=lambda p: p.name))
+    return {str(getattr(plat, "name", plat)): tuple(sorted((record_to_locked(r) for r in recs), key=lambda p: p.name))
             for plat, recs in env.conda_repodata_records().items()}
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from envgen.errors import BadInput, EnvgenError
 from envgen.fileio import header, one_line
 from envgen.lock import conda as solver
-from envgen.lock import condalock, explicit, integrity, pylock, read, unit
+from envgen.lock import condalock, explicit, gateway, integrity, pylock, read, unit
 from envgen.lock.conda import CondaSolve
 from envgen.lock.condalock import CondaLock
 from envgen.lock.fetch import Fetcher
@@ -123,8 +123,8 @@ def _solve_conda_cells(cells: list[tuple[int, LockSpec, PlatformSpec]], fetcher:
     out: dict[tuple[int, str], tuple[LockedConda, ...]] = {}
     results: list[tuple[LockedConda, ...] | EnvgenError | None] = [None] * len(cells)
     if sources is not None:
-        results = list(solver.solve_gateway_each(jobs, sources)) if at_once else \
-            [solver.solve_gateway_each([job], sources)[0] for job in jobs]
+        results = list(gateway.solve_gateway_each(jobs, sources)) if at_once else \
+            [gateway.solve_gateway_each([job], sources)[0] for job in jobs]
     for (i, spec, p), (job, locked), result in zip(cells, jobs, results, strict=True):
         try:
             if isinstance(result, EnvgenError):
@@ -152,7 +152,7 @@ def _why(exc: BadInput, spec: LockSpec, p: PlatformSpec) -> BadInput:
     return _explain(exc, spec, p)
 
 
-def _sources(fetcher: Fetcher, specs: list[LockSpec]) -> solver.Sources | None:
+def _sources(fetcher: Fetcher, specs: list[LockSpec]) -> gateway.Sources | None:
     """rattler's gateway (`.zst`, CEP-16 shards, HTTP revalidation) through envgen's mirrors and cache folder.
     None (envgen's own fetcher of whole repodata.json files) where the run has what only that fetcher applies:
     .condarc proxy or TLS settings, or credentials in a channel's download URL (the gateway would write them into
@@ -161,8 +161,8 @@ def _sources(fetcher: Fetcher, specs: list[LockSpec]) -> solver.Sources | None:
     if not fetcher.gateway or fetcher.proxies or fetcher.verify is not True \
             or any(strip_credentials(r) != r for r in routes):
         return None
-    return solver.gateway_sources(fetcher.root / "gateway", fetcher.mirrors.apply, fetcher.mirrors.unapply,
-                                  fetcher.offline)
+    return gateway.gateway_sources(fetcher.root / "gateway", fetcher.mirrors.apply, fetcher.mirrors.unapply,
+                                   fetcher.offline)
 
 
 def _repodata_files(p: PlatformSpec, fetcher: Fetcher) -> dict[tuple[str, str], Path]:

@@ -1,7 +1,7 @@
 """Downloads with a per-user cache: repodata, package files, wheels.
 
-Conda repodata normally goes through rattler's gateway instead (`lock.engine`, `lock.conda.solve_gateway_each`: `.zst`
-and CEP-16 shards, cached under `<cache>/gateway`); this fetcher's whole `repodata.json` files serve the runs the
+Conda repodata normally goes through rattler's gateway instead (`lock.engine`, `lock.gateway.solve_gateway_each`:
+`.zst` and CEP-16 shards, cached under `<cache>/gateway`); this fetcher's whole `repodata.json` files serve the runs the
 gateway cannot (.condarc proxies or TLS settings, credentials in a channel's download URL) and `gateway=False`.
 Repodata is cached under the user cache folder (`ENVGEN_CACHE_DIR`, else platformdirs) keyed by its canonical
 URL, revalidated with ETag / Last-Modified, and only stored after it parsed as JSON. `offline=True` uses the

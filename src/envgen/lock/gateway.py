@@ -1,0 +1,169 @@
+"""Conda repodata through rattler's `Gateway`: every cell of a run solved at once on one event loop.
+
+The gateway reads `.zst` repodata and CEP-16 shards, revalidates its HTTP cache and fetches each subdir once per run;
+envgen's mirrors reach it as per-channel URL rewriting (`Sources.route`) and every URL it returns is mapped back to
+the canonical one (`Sources.canonical`) before it reaches a record. The solving itself (specs, virtual packages,
+priority, conversions to envgen's records) is `envgen.lock.conda`'s; with it, the only modules that import py-rattler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from envgen.errors import EnvgenError, OutsideFailure
+from envgen.lock.conda import (
+    CondaSolve,
+    channel_priority,
+    cut_off,
+    locked_to_record,
+    match_specs,
+    record_to_locked,
+    run_coro,
+    solver_failure,
+    virtual_packages,
+)
+from envgen.lock.records import LockedConda
+
+if TYPE_CHECKING:  # rattler itself is imported inside the functions, so importing envgen stays quick
+    from rattler import RepoDataRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Where one run's solves read repodata: a rattler `Gateway` (`.zst`, CEP-16 shards, HTTP cache revalidation,
+    each subdir fetched once per run) over the download URL of each canonical channel (`route`: the mirrors);
+    `canonical` maps every URL the solver returns back to the channel's canonical URL for the lockfiles."""
+
+    gateway: Any
+    route: Callable[[str], str]
+    canonical: Callable[[str], str]
+    offline: bool = False
+
+
+def gateway_sources(cache_dir: Path, route: Callable[[str], str], canonical: Callable[[str], str],
+                    offline: bool = False) -> Sources:
+    """Sources for one run. `offline`: only what the cache holds (local `file://` channels are read as ever)."""
+    from rattler import Gateway, SourceConfig
+    from rattler.networking import AuthenticationMiddleware, Client
+
+    config = SourceConfig(cache_action="force-cache-only" if offline else "cache-or-fetch")
+    client = Client([AuthenticationMiddleware()])  # netrc and rattler's credential store, as requests reads netrc
+    return Sources(Gateway(cache_dir=cache_dir, default_config=config, client=client), route, canonical, offline)
+
+
+def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]],
+                       sources: Sources) -> list[tuple[LockedConda, ...] | EnvgenError]:
+    """Every (job, locked) at once on one event loop: rattler solves on its own threads without the GIL, and the
+    gateway fetches each subdir once for all of them. In the jobs' order: the packages sorted by name, URLs
+    canonical whatever mirror served them, or the job's failure (an `EnvgenError`, not raised), so what a caller
+    reports does not depend on which solve finished first."""
+
+    async def _one(job: CondaSolve, locked: tuple[LockedConda, ...]) -> tuple[LockedConda, ...]:
+        # converted as soon as it is solved, while the other solves go on on rattler's threads
+        return _canonical_records(await _gateway_coro(job, sources, locked), sources.canonical)
+
+    async def _all() -> list[tuple[LockedConda, ...] | BaseException]:
+        return await asyncio.gather(*(_one(job, locked) for job, locked in jobs), return_exceptions=True)
+
+    out: list[tuple[LockedConda, ...] | EnvgenError] = []
+    for (job, _), result in zip(jobs, run_coro(_all()), strict=True):
+        try:
+            out.append(_gateway_result(job, sources, result))
+        except EnvgenError as exc:
+            out.append(exc)
+    return out
+
+
+def _gateway_coro(job: CondaSolve, sources: Sources,
+                  locked: tuple[LockedConda, ...]) -> Coroutine[Any, Any, list[RepoDataRecord]]:
+    import rattler
+    from rattler import Channel, Subdir
+
+    return rattler.solve(
+        sources=[Channel(url + "/") for url in _channels(job, sources)], gateway=sources.gateway,
+        specs=match_specs(tuple(_routed(s, sources.route) for s in job.specs)),
+        platforms=[Subdir(job.platform), Subdir("noarch")],
+        locked_packages=[locked_to_record(_moved(p, sources.route(p.url), sources.route(p.channel)))
+                         for p in locked],
+        virtual_packages=virtual_packages(job.virtual), channel_priority=channel_priority(job.priority),
+        timeout=timedelta(seconds=job.timeout_s), exclude_newer=cut_off(job.exclude_newer),
+        timestamp_policy="allow-missing")
+
+
+def _channels(job: CondaSolve, sources: Sources) -> list[str]:
+    return [sources.route(url.rstrip("/")) for url in job.channels]
+
+
+def _canonical_records(records: list[RepoDataRecord], canonical: Callable[[str], str]) -> tuple[LockedConda, ...]:
+    """Sorted by name, with the canonical URL of each record's channel (mapped once per channel)."""
+    channels: dict[str, str] = {}
+    out = []
+    for r in records:
+        served = str(r.channel or "").rstrip("/")
+        if served not in channels:
+            channels[served] = canonical(served).rstrip("/")
+        url = str(r.url)
+        url = channels[served] + url[len(served):] if served and url.startswith(served + "/") else canonical(url)
+        out.append(record_to_locked(r, url, channels[served]))
+    return tuple(sorted(out, key=lambda p: p.name))
+
+
+def _gateway_result(job: CondaSolve, sources: Sources,
+                    result: tuple[LockedConda, ...] | BaseException) -> tuple[LockedConda, ...]:
+    from rattler.exceptions import GatewayError, SolverError
+
+    if isinstance(result, GatewayError):
+        routed = _channels(job, sources)
+        failed, text = _first_failure(job, sources, routed) or (f"{routed[0]}/{job.platform}", str(result))
+        raise _unreachable(job, failed, text, sources.offline) from None
+    if isinstance(result, SolverError):
+        raise solver_failure(job, result) from None
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _routed(spec: str, route: Callable[[str], str]) -> str:
+    """A `channel-URL::name` spec asks for the channel where its records come from (the mirror)."""
+    channel, sep, rest = spec.rpartition("::")
+    return route(channel.rstrip("/")) + sep + rest if sep and "://" in channel else spec
+
+
+def _moved(p: LockedConda, url: str, channel: str) -> LockedConda:
+    import dataclasses
+
+    return dataclasses.replace(p, url=url, channel=channel.rstrip("/"))
+
+
+def _first_failure(job: CondaSolve, sources: Sources, routed: list[str]) -> tuple[str, str] | None:
+    """The first subdir, channels in priority order, whose repodata the gateway cannot get, and its error: the
+    gateway fetches them at once and reports whichever failed first in time; the message should not depend on that."""
+    from rattler import Channel, Subdir
+    from rattler.exceptions import GatewayError
+
+    specs = match_specs(tuple(_routed(s, sources.route) for s in job.specs))
+    for url in routed:
+        for sub in (job.platform, "noarch"):
+            try:
+                run_coro(sources.gateway.query([Channel(url + "/")], [Subdir(sub)], specs, recursive=False))
+            except GatewayError as exc:
+                return f"{url}/{sub}", str(exc)
+    return None
+
+
+def _unreachable(job: CondaSolve, source: str, text: str, offline: bool) -> OutsideFailure:
+    """The gateway's failure as exit 3, naming the repodata file it could not get (without credentials)."""
+    from envgen.lock.fetch import NETWORK_HINT
+    from envgen.redact import redact
+
+    where = redact(f"{source}/repodata.json")
+    detail = redact(" ".join(text.split()))[:400]
+    if offline and "cache" in text:
+        return OutsideFailure(f"{where} is not in the cache and --offline was given ({detail})",
+                              hint="run once without --offline (or with a mirror) to fill the cache")
+    return OutsideFailure(f"cannot fetch {where}: {detail}", hint=NETWORK_HINT)
