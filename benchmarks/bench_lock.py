@@ -137,6 +137,14 @@ def cli_lock(env: dict[str, str], out: Path, env_file: Path) -> float:
     return time.perf_counter() - start
 
 
+def cli_check(env: dict[str, str], out: Path) -> float:
+    """`envgen lock --check -o OUT`: what a pre-commit hook runs on every commit (no solve: the files are read)."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "envgen", "lock", "--check", "-o", str(out)], capture_output=True, env=env,
+                   check=True)
+    return time.perf_counter() - start
+
+
 def engine_process(env: dict[str, str], base_url: str, cache: Path, out: Path) -> float:
     """The engine as a program of its own: interpreter start, imports, then what `envgen_lock` does."""
     cmd = [sys.executable, __file__, "--engine-once", base_url, str(cache), str(out)]
@@ -175,10 +183,11 @@ def main() -> None:
         cli_lock(env, work / "cli-previous", env_file)  # bytecode compiled once, as pip does on install
         rounds = [(envgen_lock(srv.url, work / "cache", work / "out"), cli_lock(env, work / f"cli-{i}", env_file),
                    cli_lock(env, work / "cli-previous", env_file),
-                   engine_process(env, srv.url, work / "cache", work / "engine-out")) for i in range(5)]
+                   engine_process(env, srv.url, work / "cache", work / "engine-out"),
+                   cli_check(env, work / "cli-previous")) for i in range(5)]
         srv.stop()
         raw = min(gw, sparse)
-        engine, empty, over, process = (statistics.median(r[k] for r in rounds) for k in range(4))
+        engine, empty, over, process, check = (statistics.median(r[k] for r in rounds) for k in range(5))
         print(f"raw py-rattler solve, 4 platforms (Gateway, fresh): {gw:.3f} s")
         print(f"raw py-rattler solve, 4 platforms (sparse repodata): {sparse:.3f} s")
         print(f"envgen lock engine, cold cache (HTTP fetch + solve + write): {cold:.3f} s  ratio {cold / raw:.2f}")
@@ -189,6 +198,7 @@ def main() -> None:
               f"(goal <= 1.15), {empty / process:.2f}x the engine as a program")
         print(f"envgen lock CLI over the previous lock (reads it for the change summary) {over:.3f} s: "
               f"{over / engine:.2f}x the engine in-process, {over / process:.2f}x the engine as a program")
+        print(f"envgen lock --check over that lock (a pre-commit hook; reads every file, solves nothing) {check:.3f} s")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"peak memory (max RSS): this process {peak:.0f} MB, CLI child {child:.0f} MB")
