@@ -3,8 +3,6 @@ lockfiles as envgen's own fetcher of whole repodata.json files, `--offline` from
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from envgen.lock import engine
 from envgen.lock.fetch import Fetcher
 from envgen.lock.mirrors import load_mirrors
 from envgen.lock.spec import CondaPart, LockSpec, PlatformSpec, virtual_for
-from tests.support.lockenv import mirror_pairs, world
+from tests.support.lockenv import mirror_pairs, sharded_world
 from tests.support.server import Served, serve
 
 PT, MAIN = "https://conda.anaconda.org/pytorch", "https://repo.anaconda.com/pkgs/main"
@@ -29,16 +27,7 @@ def _spec(platforms: tuple[str, ...] = ("linux-64", "win-64")) -> LockSpec:
 @pytest.fixture(scope="module")
 def sharded(tmp_path_factory: pytest.TempPathFactory) -> Served:
     """The test channels re-indexed by rattler's indexer with repodata.json.zst and shards, served on 127.0.0.1."""
-    from rattler.index import index_fs
-
-    root = tmp_path_factory.mktemp("sharded")
-    shutil.copytree(world() / "conda", root / "conda", symlinks=True)
-
-    async def _index() -> None:
-        for channel in sorted(p for p in (root / "conda").iterdir() if p.is_dir() and not p.is_symlink()):
-            await index_fs(channel, write_zst=True, write_shards=True, force=True)
-
-    asyncio.run(_index())
+    root = sharded_world(tmp_path_factory.mktemp("sharded"))
     assert list((root / "conda" / "pytorch" / "linux-64" / "shards").iterdir())
     served = serve(root)
     yield served

@@ -43,3 +43,19 @@ def file_pairs() -> list[str]:
     root = world().as_uri()
     return [f"https://conda.anaconda.org={root}/conda", f"https://repo.anaconda.com/pkgs/main={root}/conda/pkgs-main"]
 
+
+def sharded_world(root: Path) -> Path:
+    """A copy of the world's channels under root/conda, re-indexed by rattler's indexer with repodata.json.zst and
+    CEP-16 shards (serve `root`, as the world is served)."""
+    import asyncio
+
+    from rattler.index import index_fs
+
+    shutil.copytree(world() / "conda", root / "conda", symlinks=True)
+
+    async def _index() -> None:
+        for channel in sorted(p for p in (root / "conda").iterdir() if p.is_dir() and not p.is_symlink()):
+            await index_fs(channel, write_zst=True, write_shards=True, force=True)
+
+    asyncio.run(_index())
+    return root

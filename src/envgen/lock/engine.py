@@ -89,7 +89,7 @@ def solve_many(specs: list[LockSpec], fetcher: Fetcher, previous: Previous | Non
     if report:
         for _, _, p in cells:
             report(f"solving {p.platform} (conda)")
-    conda = _solve_conda_cells(cells, fetcher, previous, update, timeout_s, at_once)
+    conda = _solve_conda_cells(cells, fetcher, previous, update, timeout_s, at_once, report)
     return [_with_pip(spec, {p.platform: conda[(i, p.platform)] for p in spec.platforms if p.conda}, fetcher,
                       previous, update, report) for i, spec in enumerate(specs)]
 
@@ -114,17 +114,18 @@ def _with_pip(spec: LockSpec, conda: dict[str, tuple[LockedConda, ...]], fetcher
 
 
 def _solve_conda_cells(cells: list[tuple[int, LockSpec, PlatformSpec]], fetcher: Fetcher, previous: Previous | None,
-                       update: tuple[str, ...], timeout_s: float,
-                       at_once: bool = True) -> dict[tuple[int, str], tuple[LockedConda, ...]]:
-    """(index of the spec, platform) -> packages. Through the gateway all at once; with envgen's own fetcher
-    one after the other. A failure raises for the first failing cell in order, explained as for that cell alone."""
+                       update: tuple[str, ...], timeout_s: float, at_once: bool = True,
+                       report: Callable[[str], None] | None = None) -> dict[tuple[int, str], tuple[LockedConda, ...]]:
+    """(index of the spec, platform) -> packages. Through the gateway all at once (`report`: what it fetches, per
+    channel); with envgen's own fetcher (whose own `report` shows downloads) one after the other. A failure raises
+    for the first failing cell in order, explained as for that cell alone."""
     jobs = [_job(p, previous, update, timeout_s) for _, _, p in cells]
     sources = _sources(fetcher, [spec for _, spec, _ in cells])
     out: dict[tuple[int, str], tuple[LockedConda, ...]] = {}
     results: list[tuple[LockedConda, ...] | EnvgenError | None] = [None] * len(cells)
     if sources is not None:
-        results = list(gateway.solve_gateway_each(jobs, sources)) if at_once else \
-            [gateway.solve_gateway_each([job], sources)[0] for job in jobs]
+        results = list(gateway.solve_gateway_each(jobs, sources, report)) if at_once else \
+            [gateway.solve_gateway_each([job], sources, report)[0] for job in jobs]
     for (i, spec, p), (job, locked), result in zip(cells, jobs, results, strict=True):
         try:
             if isinstance(result, EnvgenError):

@@ -9,11 +9,12 @@ priority, conversions to envgen's records) is `envgen.lock.conda`'s; with it, th
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from envgen.errors import EnvgenError, OutsideFailure
 from envgen.lock.conda import (
@@ -28,6 +29,7 @@ from envgen.lock.conda import (
     virtual_packages,
 )
 from envgen.lock.records import LockedConda
+from envgen.redact import redact
 
 if TYPE_CHECKING:  # rattler itself is imported inside the functions, so importing envgen stays quick
     from rattler import RepoDataRecord
@@ -56,19 +58,28 @@ def gateway_sources(cache_dir: Path, route: Callable[[str], str], canonical: Cal
     return Sources(Gateway(cache_dir=cache_dir, default_config=config, client=client), route, canonical, offline)
 
 
-def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]],
-                       sources: Sources) -> list[tuple[LockedConda, ...] | EnvgenError]:
+def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]], sources: Sources,
+                       report: Callable[[str], None] | None = None) -> list[tuple[LockedConda, ...] | EnvgenError]:
     """Every (job, locked) at once on one event loop: rattler solves on its own threads without the GIL, and the
     gateway fetches each subdir once for all of them. In the jobs' order: the packages sorted by name, URLs
     canonical whatever mirror served them, or the job's failure (an `EnvgenError`, not raised), so what a caller
-    reports does not depend on which solve finished first."""
+    reports does not depend on which solve finished first. `report` gets the lines of `_Progress`."""
+    progress = _Progress.begin(jobs, sources, report)
 
-    async def _one(job: CondaSolve, locked: tuple[LockedConda, ...]) -> tuple[LockedConda, ...]:
+    async def _one(k: int, job: CondaSolve, locked: tuple[LockedConda, ...]) -> tuple[LockedConda, ...]:
+        try:  # the records first, as the solve would query them: the solve then reads them from memory
+            found = await _query(job, sources)
+        except BaseException:
+            progress.arrived(k, None)
+            raise
+        progress.arrived(k, found)
+        del found  # not held while the solve runs
         # converted as soon as it is solved, while the other solves go on on rattler's threads
         return _canonical_records(await _gateway_coro(job, sources, locked), sources.canonical)
 
     async def _all() -> list[tuple[LockedConda, ...] | BaseException]:
-        return await asyncio.gather(*(_one(job, locked) for job, locked in jobs), return_exceptions=True)
+        return await asyncio.gather(*(_one(k, job, locked) for k, (job, locked) in enumerate(jobs)),
+                                    return_exceptions=True)
 
     out: list[tuple[LockedConda, ...] | EnvgenError] = []
     for (job, _), result in zip(jobs, run_coro(_all()), strict=True):
@@ -77,6 +88,85 @@ def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]
         except EnvgenError as exc:
             out.append(exc)
     return out
+
+
+@dataclass
+class _Progress:
+    """What a run fetches, through `report`, one line per channel (its canonical URL) in the order the jobs name
+    the channels, whichever fetch ends first: `fetching repodata: URL (linux-64, noarch)` (offline: `reading
+    repodata from the cache: ...`) before anything is fetched, and `repodata: URL linux-64 N records, noarch M
+    records in reach of the request (T s)` once every job that reads the channel has its records: those the solves
+    read (every record of the names the request reaches through dependencies; where the channel has CEP-16 shards,
+    only their shards are downloaded), T the time since the fetching began. A channel that a failing job reads
+    gets no second line (the error says why)."""
+
+    report: Callable[[str], None] | None
+    cells: list[dict[str, str]]  # per job: the served (routed) URL of each of its channels -> the canonical URL
+    waiting: dict[str, int]  # canonical URL -> jobs whose records are not in yet, in the order of the lines
+    subdirs: dict[str, list[str]]
+    seen: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (channel, subdir) -> file names
+    done: dict[str, float] = field(default_factory=dict)  # channel -> seconds until its records were in
+    failed: set[str] = field(default_factory=set)
+    started: float = field(default_factory=time.perf_counter)
+    told: int = 0
+
+    @classmethod
+    def begin(cls, jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]], sources: Sources,
+              report: Callable[[str], None] | None) -> _Progress:
+        cells = [{sources.route(c.rstrip("/")).rstrip("/"): c.rstrip("/") for c in job.channels} for job, _ in jobs]
+        waiting: dict[str, int] = {}
+        subdirs: dict[str, list[str]] = {}
+        for (job, _), cell in zip(jobs, cells, strict=True):
+            for channel in cell.values():
+                waiting[channel] = waiting.get(channel, 0) + 1
+                subs = subdirs.setdefault(channel, ["noarch"])
+                if job.platform not in subs:
+                    subs.insert(-1, job.platform)
+        if report is not None:
+            doing = "reading repodata from the cache" if sources.offline else "fetching repodata"
+            for channel, subs in subdirs.items():
+                report(f"{doing}: {redact(channel)} ({', '.join(subs)})")
+        return cls(report, cells, waiting, subdirs)
+
+    def arrived(self, k: int, found: list[list[RepoDataRecord]] | None) -> None:
+        """Job k's records are in (None: its query failed); tell every channel whose turn has come."""
+        if self.report is None:
+            return
+        cell = self.cells[k]
+        for records in found or ():
+            for r in records:
+                channel = cell.get(str(r.channel or "").rstrip("/"))
+                if channel is not None:  # not one of the job's own (a CEP-42 related channel)
+                    self.seen.setdefault((channel, str(r.subdir)), set()).add(r.file_name)
+        for channel in cell.values():
+            self.waiting[channel] -= 1
+            if found is None:
+                self.failed.add(channel)
+            if not self.waiting[channel]:
+                self.done[channel] = time.perf_counter() - self.started
+        order = list(self.waiting)
+        while self.told < len(order) and not self.waiting[order[self.told]]:
+            channel = order[self.told]
+            self.told += 1
+            if channel not in self.failed:
+                counts = ", ".join(_records(sub, len(self.seen.get((channel, sub), ())))
+                                   for sub in self.subdirs[channel])
+                self.report(f"repodata: {redact(channel)} {counts} in reach of the request "
+                            f"({self.done[channel]:.1f} s)")
+
+
+def _records(subdir: str, n: int) -> str:
+    return f"{subdir} {n:,} record{'' if n == 1 else 's'}"
+
+
+def _query(job: CondaSolve, sources: Sources) -> Coroutine[Any, Any, list[list[RepoDataRecord]]]:
+    """The records `rattler.solve` queries before it solves (py-rattler's `py_solve`: the same sources, platforms
+    and specs, recursively), so that the solve finds them in the gateway's memory and fetches nothing more."""
+    from rattler import Channel, Subdir
+
+    return cast("Coroutine[Any, Any, list[list[RepoDataRecord]]]", sources.gateway.query(
+        [Channel(url + "/") for url in _channels(job, sources)], [Subdir(job.platform), Subdir("noarch")],
+        match_specs(tuple(_routed(s, sources.route) for s in job.specs)), recursive=True))
 
 
 def _gateway_coro(job: CondaSolve, sources: Sources,
