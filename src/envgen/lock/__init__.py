@@ -5,13 +5,13 @@ environment.yml -> LockSpec), what a lock was made from, recorded beside it (`re
 it is stale, in words (`staleness.py`),
 the shared records (`records.py`), the conda engine (`conda.py`; repodata through rattler's gateway in
 `gateway.py`: the only two modules that import py-rattler),
-the pip engine (`pip.py`, uv), fetching with the per-user cache, offline mode, progress and safe file names
-(`fetch.py`), mirrors and credentials kept out of files (`mirrors.py`, with `envgen.redact`), solving
-everything and rendering the set (`engine.py`), one module per format (`condalock.py`, `explicit.py`,
-`pylock.py`; pixi.lock is rendered by `conda.py`), the records digest and lock-set lines every file carries
-(`integrity.py`), writing a set as a unit (`unit.py`), reading any of them back, checked (`read.py`),
-what changed between two locks (`changes.py`), `install.py` and `verify.py`, and the pip part of a
-lock in a venv (`venv.py`: `envgen install --venv`, what `envgen verify` reads of a venv).
+the pip engine (`pip.py`, uv; every pip cell of a set at once: `pipcells.py`), fetching with the per-user cache,
+offline mode, progress and safe file names (`fetch.py`), mirrors and credentials kept out of files (`mirrors.py`,
+with `envgen.redact`), solving everything and rendering the set (`engine.py`), one module per format
+(`condalock.py`, `explicit.py`, `pylock.py`; pixi.lock is rendered by `conda.py`), the records digest and lock-set
+lines every file carries (`integrity.py`), writing a set as a unit (`unit.py`), reading any of them back, checked
+(`read.py`), what changed between two locks (`changes.py`), `install.py` and `verify.py`, and the pip part of a lock
+in a venv (`venv.py`: `envgen install --venv`, what `envgen verify` reads of a venv).
 Data: LockSpec -solve(py-rattler | uv)-> LockedConda / LockedWheel records -render, stamp-> conda-lock.yml,
 conda-<platform>.lock, pixi.lock, requirements-<platform>.txt, pylock.<platform>.toml, lock-inputs.yml.
 May import: `envgen.compile`, `envgen.matrix` and the shared leaves. Never another capability or the CLI.

@@ -21,8 +21,8 @@ from envgen.lock import condalock, explicit, gateway, integrity, pylock, read, u
 from envgen.lock.conda import CondaSolve
 from envgen.lock.condalock import CondaLock
 from envgen.lock.fetch import Fetcher
-from envgen.lock.pip import PipJob, compile_pip
-from envgen.lock.provided import Provided, check_requirements, provided
+from envgen.lock.pipcells import solve_pip
+from envgen.lock.provided import Provided
 from envgen.lock.read import CONDA_LOCK, PIXI_LOCK, RECIPE
 from envgen.lock.records import LockedConda, LockedWheel
 from envgen.lock.spec import LockSpec, PlatformSpec, input_hash, platform_hash
@@ -74,7 +74,7 @@ def expected_files(spec: LockSpec) -> list[str]:
 def solve_all(spec: LockSpec, fetcher: Fetcher, previous: Previous | None = None,
               update: tuple[str, ...] = (), timeout_s: float = 120.0,
               report: Callable[[str], None] | None = None) -> Locked:
-    """Every platform of `spec`: the conda solves at once (`solve_many`), then the pip side of each platform."""
+    """Every platform of `spec`: the conda solves at once (`solve_many`), then the pip side's at once."""
     return solve_many([spec], fetcher, previous, update, timeout_s, report)[0]
 
 
@@ -83,34 +83,17 @@ def solve_many(specs: list[LockSpec], fetcher: Fetcher, previous: Previous | Non
                report: Callable[[str], None] | None = None, at_once: bool = True) -> list[Locked]:
     """Several locks (a CI matrix: torch versions x platforms) in one go. Every conda cell is solved at once through
     one gateway (each subdir fetched once for all; `at_once=False`: one after another, for comparison); the
-    results, and so the files, are those of solving each cell alone, in order (`tests/test_lock_many.py`). The pip
-    side then runs per platform, in order."""
+    results, and so the files, are those of solving each cell alone, in order (`tests/test_lock_many.py`). Then every
+    pip cell of every spec is resolved at once (`envgen.lock.pipcells`; `at_once=False`: one after another)."""
     cells = [(i, spec, p) for i, spec in enumerate(specs) for p in spec.platforms if p.conda]
     if report:
         for _, _, p in cells:
             report(f"solving {p.platform} (conda)")
     conda = _solve_conda_cells(cells, fetcher, previous, update, timeout_s, at_once, report)
-    return [_with_pip(spec, {p.platform: conda[(i, p.platform)] for p in spec.platforms if p.conda}, fetcher,
-                      previous, update, report) for i, spec in enumerate(specs)]
-
-
-def _with_pip(spec: LockSpec, conda: dict[str, tuple[LockedConda, ...]], fetcher: Fetcher,
-              previous: Previous | None, update: tuple[str, ...], report: Callable[[str], None] | None) -> Locked:
-    pip: dict[str, tuple[LockedWheel, ...]] = {}
-    pythons: dict[str, str] = {}
-    satisfied: dict[str, dict[str, Provided]] = {}
-    for p in spec.platforms:
-        if p.pip:
-            python = p.pip.python or _conda_python(conda.get(p.platform, ()), p.platform)
-            if report:
-                report(f"resolving {p.platform} (pip, Python {python})")
-            pythons[p.platform] = python
-            found = provided(conda.get(p.platform, ()), dict(spec.renames)) if p.pip_in_conda else {}
-            check_requirements(p.pip.requirements, found, p.platform)
-            pip[p.platform] = _solve_pip(p, python, fetcher, previous, update, found)
-            if found:
-                satisfied[p.platform] = found
-    return Locked(spec, conda, pip, pythons, satisfied)
+    by_spec = [{p.platform: conda[(i, p.platform)] for p in spec.platforms if p.conda} for i, spec in enumerate(specs)]
+    pip = solve_pip(specs, by_spec, fetcher, previous.pip if previous else None, update, report, at_once)
+    return [Locked(spec, by_spec[i], side.pip, side.pythons, side.provided) for i, (spec, side) in
+            enumerate(zip(specs, pip, strict=True))]
 
 
 def _solve_conda_cells(cells: list[tuple[int, LockSpec, PlatformSpec]], fetcher: Fetcher, previous: Previous | None,
@@ -194,45 +177,6 @@ def _explain(exc: BadInput, spec: LockSpec, p: PlatformSpec) -> BadInput:
             "A package found in an earlier channel hides every later channel's builds under strict priority; "
             "try --channel-priority flexible (or disabled), other --virtual packages, or looser pins")
     return BadInput(message, hint=hint, context=exc.context)
-
-
-def _conda_python(packages: tuple[LockedConda, ...], platform: str) -> str:
-    for x in packages:
-        if x.name == "python":
-            return ".".join(x.version.split(".")[:2])
-    raise BadInput(f"the {platform} pip packages need a Python, and the conda side has none",
-                   hint="add python to the environment's dependencies")
-
-
-def _pipname(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
-
-
-def _solve_pip(p: PlatformSpec, python: str, fetcher: Fetcher, previous: Previous | None,
-               update: tuple[str, ...], found: dict[str, Provided]) -> tuple[LockedWheel, ...]:
-    """uv for one platform; what the conda side provides stands in as installed and is left out."""
-    assert p.pip is not None
-    keep: tuple[str, ...] = ()
-    if previous is not None and update:
-        skip = {_pipname(u) for u in update} | {_pipname(n) for n in found}
-        keep = tuple(f"{w.name}=={w.version}" for w in previous.pip.get(p.platform, ())
-                     if _pipname(w.name) not in skip)
-    glibc = next((v.version for v in (p.conda.virtual if p.conda else ()) if v.name == "__glibc"), "2.17")
-    job = PipJob(p.platform, python, p.pip.requirements, p.pip.index_url, p.pip.extra_index_urls,
-                 p.pip.find_links, glibc, keep, tuple((f.pip_name, f.version) for f in found.values()),
-                 p.exclude_newer)
-    try:
-        return compile_pip(job, fetcher.mirrors, fetcher.root / "uv", fetcher.offline,
-                           network=fetcher.subprocess_env())
-    except BadInput as exc:  # say which side each pin came from
-        sides = [f"pip section: {', '.join(p.pip.requirements)}"]
-        if found:
-            sides.append("installed by the conda side (taken as given): "
-                         + ", ".join(f.describe() for _, f in sorted(found.items())))
-        if keep:
-            sides.append(f"held as locked (--update): {', '.join(keep)}")
-        raise BadInput(exc.message + "\n" + "\n".join(f"  {line}" for line in sides), hint=exc.hint,
-                       context=exc.context) from None
 
 
 # -- rendering ----------------------------------------------------------------------------------------------

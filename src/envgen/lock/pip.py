@@ -7,9 +7,11 @@ through the mirrors and come back canonical.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from urllib.parse import unquote
 from packaging.utils import canonicalize_name
 
 from envgen.compat import tomllib
-from envgen.errors import BadInput, OutsideFailure
+from envgen.errors import BadInput, EnvgenError, OutsideFailure
 from envgen.lock.mirrors import Mirrors
 from envgen.lock.records import LockedWheel
 from envgen.redact import redact as mask
@@ -51,14 +53,21 @@ def uv_platform(platform: str, glibc: str) -> str:
     return UV_PLATFORM[platform].format(glibc=glibc.replace(".", "_"))
 
 
+@functools.cache
+def _uv_bin() -> str:
+    """The uv binary. Asked once, before any thread: `uv.find_uv_bin` reads `sysconfig`, whose first read is not
+    thread-safe on Python 3.11 (a second thread saw an empty table and uv's name came out as `"uv" + None`)."""
+    import uv
+
+    return str(uv.find_uv_bin())
+
+
 def _command(job: PipJob, mirrors: Mirrors, folder: Path, cache: Path, offline: bool) -> list[str]:
     import sys
 
-    import uv
-
     # --python: the running interpreter serves uv for sdist builds; without it uv searches every Python on the
     # machine (a second or more with pyenv shims). The target is --python-version/--python-platform.
-    cmd = [uv.find_uv_bin(), "pip", "compile", str(folder / "requirements.in"), "--generate-hashes",
+    cmd = [_uv_bin(), "pip", "compile", str(folder / "requirements.in"), "--generate-hashes",
            "--no-python-downloads", "--python", sys.executable, "--python-version", job.python,
            "--python-platform", uv_platform(job.platform, job.glibc), "--format", "pylock.toml",
            "--no-header", "--quiet", "--no-config", "--cache-dir", str(cache), "-o", str(folder / "pylock.toml")]
@@ -102,6 +111,37 @@ def compile_pip(job: PipJob, mirrors: Mirrors, cache: Path, offline: bool = Fals
         data = tomllib.loads((folder / "pylock.toml").read_text(encoding="utf-8"))
     provided = {str(canonicalize_name(name)) for name, _ in job.provided}
     return tuple(sorted(_wheels(data, job.platform, mirrors, provided), key=lambda w: w.name))
+
+
+def compile_each(jobs: Sequence[PipJob], mirrors: Mirrors, cache: Path, offline: bool = False,
+                 network: dict[str, str] | None = None,
+                 workers: int = 1) -> list[tuple[LockedWheel, ...] | EnvgenError]:
+    """`compile_pip` for every job, in the jobs' order: its files, or its failure (an `EnvgenError`, not raised).
+    `workers` uv processes at a time (threads that wait on them: uv runs outside the GIL), each job in its own
+    temporary folder; with one worker, one job after another, stopping after the first failure. The jobs share the
+    cache folder: uv documents that as safe ("It's safe to run multiple uv commands concurrently ... uv's cache is
+    designed to be thread-safe and append-only, and thus robust to multiple concurrent readers and writers",
+    https://docs.astral.sh/uv/concepts/cache/#cache-safety, since astral-sh/uv#2818)."""
+
+    def _one(job: PipJob) -> tuple[LockedWheel, ...] | EnvgenError:
+        try:
+            return compile_pip(job, mirrors, cache, offline, network=network)
+        except EnvgenError as exc:
+            return exc
+
+    if workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _uv_bin()  # in this thread, first
+
+        with ThreadPoolExecutor(min(workers, len(jobs)), thread_name_prefix="envgen-uv") as pool:
+            return list(pool.map(_one, jobs))
+    out: list[tuple[LockedWheel, ...] | EnvgenError] = []
+    for job in jobs:
+        out.append(_one(job))
+        if isinstance(out[-1], EnvgenError):
+            break
+    return out
 
 
 def _stubs(provided: tuple[tuple[str, str], ...], folder: Path) -> list[tuple[str, Path]]:
