@@ -92,9 +92,10 @@ def read_side(path: Path, platform: str) -> Side:
             raise BadInput(f"{path} holds no conda-lock.yml or pylock.<platform>.toml",
                            hint="give a lock folder or file made by `envgen lock`")
         side: Side = {}
-        for file in files:  # conda-lock.yml first: a pylock adds only the platforms it does not cover
+        for file in files:  # conda-lock.yml first: a pylock adds the pip packages it does not already hold
             for plat, entries in _file_side(file).items():
-                side.setdefault(plat, entries)
+                for key, entry in entries.items():
+                    side.setdefault(plat, {}).setdefault(key, entry)
         return side
     if not path.is_file():
         raise BadInput(f"{path} does not exist", hint="give a lock folder or file made by `envgen lock`")
