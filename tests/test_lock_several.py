@@ -82,11 +82,12 @@ def test_what_several_cannot_mean_is_refused(capsys, served, tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-def test_a_failing_version_writes_no_folder(capsys, env_file, tmp_path):
+def test_a_failing_version_writes_no_folder_and_is_named(capsys, env_file, tmp_path):
     """The test world has no CPU torch 2.5.1 for win-64: that cell fails in the solver, after 1.8.1's solved."""
     res = run(capsys, *_args(env_file, "1.8.1", "2.5.1"), "--platform", "win-64", "-o",
               str(tmp_path / "locks" / "{torch}"))
     assert res.code == 2 and "no win-64 environment" in res.err
+    assert f"error: while locking {tmp_path / 'locks' / '2.5.1'} (--torch 2.5.1): no win-64" in res.err, res.err
     assert not (tmp_path / "locks").exists()
 
 

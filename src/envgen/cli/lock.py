@@ -92,6 +92,7 @@ def lock(packages: list[str] | None = None, torch: list[str] | None = None, cuda
     import dataclasses
 
     from envgen.compile.condarc import load_condarc, mirror_pairs
+    from envgen.errors import EnvgenError
     from envgen.lock.mirrors import credentials_as_mirrors, load_mirrors
     from envgen.lock.request import LockRequest
     from envgen.lock.spec import check_priority, parse_virtual
@@ -132,7 +133,14 @@ def lock(packages: list[str] | None = None, torch: list[str] | None = None, cuda
 
     fetcher = Fetcher(mirrors.adding(tuple(dict.fromkeys(authenticated))).adding(mirror_pairs(condarc)), offline,
                       report=common.note, proxies=tuple(condarc.proxies.items()), verify=condarc.ssl_verify)
-    solved = lockfile.solve_many(specs, fetcher, previous, tuple(update or ()), timeout, report=common.note)
+    try:
+        solved = lockfile.solve_many(specs, fetcher, previous, tuple(update or ()), timeout, report=common.note)
+    except EnvgenError as exc:  # of several locks, say which failed (nothing is written)
+        which = exc.context.pop("lock", None)
+        if len(folders) > 1 and isinstance(which, int):
+            exc.message = f"while locking {folders[which][1]} (--torch {folders[which][0]}): {exc.message}"
+            exc.args = (exc.message,)
+        raise
     shown = []
     for job, spec, locked, (_, folder) in zip(jobs, specs, solved, folders, strict=True):
         env_path = Path(job.request.from_) if job.request.from_ else None

@@ -115,8 +115,10 @@ def _solve_conda_cells(cells: list[tuple[int, LockSpec, PlatformSpec]], fetcher:
                 raise result
             out[(i, p.platform)] = result if result is not None else \
                 solver.solve(job, _repodata_files(p, fetcher), locked)
-        except BadInput as exc:
-            raise _why(exc, spec, p) from None
+        except EnvgenError as exc:
+            failed = _why(exc, spec, p) if isinstance(exc, BadInput) else exc
+            failed.context.setdefault("lock", i)  # which of the specs: the caller names it
+            raise failed from None
     return out
 
 

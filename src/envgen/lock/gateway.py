@@ -67,13 +67,14 @@ def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]
     progress = _Progress.begin(jobs, sources, report)
 
     async def _one(k: int, job: CondaSolve, locked: tuple[LockedConda, ...]) -> tuple[LockedConda, ...]:
-        try:  # the records first, as the solve would query them: the solve then reads them from memory
-            found = await _query(job, sources)
-        except BaseException:
-            progress.arrived(k, None)
-            raise
-        progress.arrived(k, found)
-        del found  # not held while the solve runs
+        if report is not None:  # the records first, as the solve would query them: it then reads them from memory
+            try:
+                found = await _query(job, sources)
+            except BaseException:
+                progress.arrived(k, None)
+                raise
+            progress.arrived(k, found)
+            del found  # not held while the solve runs
         # converted as soon as it is solved, while the other solves go on on rattler's threads
         return _canonical_records(await _gateway_coro(job, sources, locked), sources.canonical)
 

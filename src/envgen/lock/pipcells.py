@@ -53,7 +53,9 @@ def solve_pip(specs: list[LockSpec], conda: list[dict[str, tuple[LockedConda, ..
     # one after another, compile_each stops after the first failure: fewer results than cells, the last a failure
     for cell, result in zip(cells, results, strict=False):
         if isinstance(result, EnvgenError):
-            raise _explained(result, cell) if isinstance(result, BadInput) else result
+            failed = _explained(result, cell) if isinstance(result, BadInput) else result
+            failed.context.setdefault("lock", cell.index)  # which of the specs (`solve_many`)
+            raise failed
         side = sides[cell.index]
         side.pip[cell.p.platform] = result
         side.pythons[cell.p.platform] = cell.python
@@ -81,6 +83,7 @@ def _prepare(specs: list[LockSpec], conda: list[dict[str, tuple[LockedConda, ...
                 found = provided(packages, dict(spec.renames)) if p.pip_in_conda else {}
                 check_requirements(p.pip.requirements, found, p.platform)
             except EnvgenError as exc:
+                exc.context.setdefault("lock", i)  # which of the specs (`solve_many`)
                 return cells, exc
             cells.append(_Cell(i, p, python, found, _job(p, python, previous, update, found)))
     return cells, None
