@@ -61,3 +61,16 @@ def test_offline_reads_the_gateway_cache_and_nothing_else(sharded, tmp_path):
         engine.solve_all(_spec(("linux-64",)), _fetcher(sharded, tmp_path / "empty", offline=True))
     assert "--offline" in err.value.message and "/conda/pytorch/linux-64/repodata.json" in err.value.message
     assert sharded.requests == []
+
+
+def test_a_solver_error_names_the_channel_as_the_request_did_not_the_mirror(sharded, tmp_path):
+    """rattler quotes a spec's channel as the URL that served it (`numpy [channel="http://127.0.0.1:.../"]`): the
+    message says the channel the request named."""
+    from envgen.errors import BadInput
+
+    spec = LockSpec((PlatformSpec("linux-64", CondaPart((f"{PT}::numpy",), (PT, MAIN), "strict",
+                                                        virtual_for("linux-64", None, {}))),), "envgen lock --test")
+    with pytest.raises(BadInput) as err:
+        engine.solve_all(spec, _fetcher(sharded, tmp_path))
+    assert f'numpy [channel="{PT}/"]' in err.value.message, err.value.message
+    assert "127.0.0.1" not in err.value.message and "127.0.0.1" not in str(err.value.context)

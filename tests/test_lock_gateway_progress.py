@@ -1,7 +1,7 @@
 """What `envgen lock` says on stderr while rattler's gateway fetches repodata: a line per channel (its canonical URL)
 when the fetching starts and one when its records are in, in the channels' order whichever fetch ends first; the
-cache named when `--offline` reads it; `--json` untouched; and the records queried before the solve are all the solve
-reads (it fetches nothing more)."""
+cache named when `--offline` reads it; `--json` untouched; the counts are the records the solves read, each once;
+and the query that counts them, run beside the solves, makes the gateway fetch nothing more than the solve alone."""
 
 from __future__ import annotations
 
@@ -117,9 +117,10 @@ def sharded(tmp_path_factory: pytest.TempPathFactory) -> Served:
     served.stop()
 
 
-def test_the_solve_fetches_nothing_the_query_before_it_did_not(sharded, tmp_path):
-    """With CEP-16 shards the gateway downloads only the shards of the names it is asked for: the engine (a query,
-    then the solve) asks the server for exactly what rattler.solve alone asks for."""
+def test_the_counting_query_fetches_nothing_the_solve_alone_would_not(sharded, tmp_path):
+    """With CEP-16 shards the gateway downloads only the shards of the names it is asked for: the engine (the solve
+    and the query that counts its records, side by side) asks the server for exactly what rattler.solve alone asks
+    for, each file once."""
     import asyncio
 
     import rattler
@@ -140,3 +141,53 @@ def test_the_solve_fetches_nothing_the_query_before_it_did_not(sharded, tmp_path
                               timeout=timedelta(seconds=60)))
     assert any("/shards/" in r for r in through_engine), through_engine
     assert through_engine == sorted(sharded.requests)
+
+
+def _reach(served: Served, tmp_path, jobs: list[CondaSolve]) -> dict[tuple[str, str], int]:
+    """(canonical channel, subdir) -> distinct records that rattler's gateway returns for each job queried on its own
+    (its platform and noarch, its specs, recursively), all jobs together: what the solves read."""
+    import asyncio
+
+    from rattler import Channel, Gateway, MatchSpec, Subdir
+
+    mirrors = load_mirrors(mirror_pairs(served.url))
+    gw = Gateway(cache_dir=tmp_path / "reach")
+    names: dict[tuple[str, str], set[str]] = {}
+    for job in jobs:
+        found = asyncio.run(gw.query([Channel(mirrors.apply(c) + "/") for c in job.channels],
+                                     [Subdir(job.platform), Subdir("noarch")], [MatchSpec(s) for s in job.specs]))
+        for records in found:
+            for r in records:
+                names.setdefault((mirrors.unapply(str(r.channel).rstrip("/")), r.subdir), set()).add(r.file_name)
+    return {key: len(v) for key, v in names.items()}
+
+
+def _told(lines: list[str]) -> dict[tuple[str, str], int]:
+    out = {}
+    for line in _lines("\n".join(lines), "repodata: "):
+        channel, rest = line.split()[1], line.split(" ", 2)[2]
+        for sub, n in re.findall(r"(\S+) ([\d,]+) records?", rest):
+            out[(channel, sub)] = int(n.replace(",", ""))
+    return out
+
+
+def test_the_counts_are_the_records_each_solve_reads_counted_once(served, tmp_path):
+    """Three jobs: two read pytorch and main (one query for both platforms), one reads main alone (main's records
+    are then told apart by file name across the two queries). Each count is the number of distinct records the
+    jobs' own queries return, as if each job had been queried alone."""
+    def job(platform: str, specs: tuple[str, ...], channels: tuple[str, ...]) -> CondaSolve:
+        return CondaSolve(platform, specs, channels, "strict", virtual_for(platform, "10.2", {}))
+
+    jobs = [job("linux-64", ("pytorch==1.8.1", "cudatoolkit=10.2", "python=3.9"), (PT, MAIN)),
+            job("win-64", ("pytorch==1.8.1", "cudatoolkit=10.2", "python=3.9"), (PT, MAIN)),
+            job("linux-64", ("zlib", "python=3.10"), (MAIN,))]
+    mirrors = load_mirrors(mirror_pairs(served.url))
+    lines: list[str] = []
+    results = gateway.solve_gateway_each([(j, ()) for j in jobs], gateway.gateway_sources(
+        tmp_path / "gw", mirrors.apply, mirrors.unapply), lines.append)
+    assert not any(isinstance(r, Exception) for r in results), results
+    told, expected = _told(lines), _reach(served, tmp_path, jobs)
+    assert told == {key: expected.get(key, 0) for key in told}
+    assert set(told) == {(PT, "linux-64"), (PT, "win-64"), (PT, "noarch"), (MAIN, "linux-64"), (MAIN, "win-64"),
+                         (MAIN, "noarch")}
+    assert told[(MAIN, "linux-64")] > 0 and told[(PT, "win-64")] > 0

@@ -22,9 +22,13 @@ NEW = ["--torch", "1.8.1", "--cpu", "--platform", "linux-64", "--installer", "co
 
 # Runs the CLI with the set writer slowed down at one phase, touching MARK when it gets there.
 SLOW = r"""
-import os, sys, time
+import os, signal, sys, time
 from pathlib import Path
 import envgen.lock.unit as unit
+
+# Ctrl-C as in a terminal: a test run started in the background (`pytest &` in a script) hands its children SIGINT
+# ignored, and Python then installs no handler of its own
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 mark, delay, phase = Path(os.environ["MARK"]), float(os.environ["DELAY"]), os.environ["PHASE"]
 sleeps = [int(os.environ.get("SLEEPS", "99"))]

@@ -145,7 +145,7 @@ def lock(packages: list[str] | None = None, torch: list[str] | None = None, cuda
     for job, spec, locked, (_, folder) in zip(jobs, specs, solved, folders, strict=True):
         env_path = Path(job.request.from_) if job.request.from_ else None
         files = lockfile.render_all(locked, render(record(job.request, env_path, job.env, folder, spec)))
-        before = _before(folder)
+        before = _before(folder, files, locked)
         shown.append((locked, lockfile.write_all(files, folder), before, folder))
     _present(shown, json_out)
     return 0
@@ -319,17 +319,32 @@ def _staleness(matrix: Matrix, job: _Job, spec: LockSpec, out: Path) -> Stalenes
 
 
 
-def _before(out: Path) -> Side | str:
-    """The lock about to be replaced, for the change summary; or why there is none to compare with."""
+def _before(out: Path, files: dict[str, str], locked: Locked) -> Side | str:
+    """The lock about to be replaced, for the change summary; or why there is none to compare with. When every
+    lockfile in `out` is, byte for byte, one of the `files` about to be written and none of those is missing, the
+    lock is the one just solved (a re-lock with nothing new: the common case in CI), and it is not read again."""
     from envgen.errors import BadInput
-    from envgen.lock.changes import read_side
+    from envgen.lock.changes import read_side, side_of
 
     if not (out / "conda-lock.yml").is_file() and not any(out.glob("pylock.*.toml")):
         return "new lock"
+    if _same_files(out, files):
+        return side_of(locked.conda, locked.pip)
     try:
         return read_side(out, "")
     except BadInput:
         return "the previous lock failed its check; not compared"
+
+
+def _same_files(out: Path, files: dict[str, str]) -> bool:
+    from envgen.lock.read import kind_of
+
+    try:
+        present = {p.name for p in out.iterdir() if kind_of(p.name) is not None}
+        return present == set(files) and all((out / name).read_bytes() == text.encode("utf-8")
+                                             for name, text in files.items())
+    except OSError:  # unreadable: read_side says why
+        return False
 
 
 def _changes(locked: Locked, before: Side | str) -> list[Change] | None:
