@@ -14,6 +14,8 @@ For a 4-platform torch-stack request it prints, side by side, measured in this r
 time warm and peak RSS of
   - raw `rattler.solve` with a `Gateway` of the channel URL (4 solves, one per platform, one Gateway);
   - envgen's lock engine (`engine.solve_all`: conda repodata through rattler's gateway, envgen's mirrors);
+  - the same with the progress lines the `envgen lock` CLI shows (`report`: the records in reach are queried beside
+    the solves and counted);
   - the same engine with envgen's own fetcher of whole `repodata.json` files (`Fetcher(gateway=False)`).
 Each run is its own process (fresh memory; peak RSS is its VmHWM), cold with an empty cache, warm with the cache the
 cold run left.
@@ -65,7 +67,7 @@ SPECS = ("pytorch=={torch}", "python 3.11.*", "numpy")
 LAYERS, NAMES_PER_LAYER = 12, 40
 # raw rattler.solve + Gateway; envgen's lock engine (conda repodata through the gateway); the same engine with
 # envgen's own fetcher of whole repodata.json files (`Fetcher(gateway=False)`, what runs with .condarc proxies)
-SIDES = ("gateway", "envgen", "envgen-fetcher")
+SIDES = ("gateway", "envgen", "envgen-progress", "envgen-fetcher")
 
 
 # -- the channel ------------------------------------------------------------------------------------------------
@@ -341,7 +343,7 @@ def run_gateway(base: str, cache: Path, torch: str) -> None:
     print(json.dumps({"wall": time.perf_counter() - start, "records": n, "rss_mb": peak_rss_mb()}))
 
 
-def run_envgen(base: str, cache: Path, torch: str, gateway: bool = True) -> None:
+def run_envgen(base: str, cache: Path, torch: str, gateway: bool = True, progress: bool = False) -> None:
     import rattler  # noqa: F401 - imported before the clock starts, as in run_gateway
 
     from envgen.lock import engine
@@ -353,7 +355,7 @@ def run_envgen(base: str, cache: Path, torch: str, gateway: bool = True) -> None
     spec = LockSpec(tuple(PlatformSpec(p, CondaPart(specs, (CANONICAL,), "strict", ())) for p in PLATFORMS), "bench")
     fetcher = Fetcher(load_mirrors([f"https://conda.anaconda.org={base}"]), root=cache, gateway=gateway)
     start = time.perf_counter()
-    locked = engine.solve_all(spec, fetcher, timeout_s=300)
+    locked = engine.solve_all(spec, fetcher, timeout_s=300, report=(lambda _: None) if progress else None)
     solved = time.perf_counter() - start
     engine.render_all(locked)
     print(json.dumps({"wall": solved, "with_render": time.perf_counter() - start,
@@ -389,7 +391,8 @@ def main() -> None:
         if args.side == "gateway":
             run_gateway(args.base, args.cache, args.torch)
         else:
-            run_envgen(args.base, args.cache, args.torch, gateway=args.side == "envgen")
+            run_envgen(args.base, args.cache, args.torch, gateway=args.side != "envgen-fetcher",
+                       progress=args.side == "envgen-progress")
         return
     if args.check_layout:
         check_layout()
