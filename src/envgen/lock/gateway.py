@@ -46,6 +46,7 @@ class Sources:
     route: Callable[[str], str]
     canonical: Callable[[str], str]
     offline: bool = False
+    local: bool = False  # files envgen's own fetcher put on disk (`local_sources`)
 
 
 def gateway_sources(cache_dir: Path, route: Callable[[str], str], canonical: Callable[[str], str],
@@ -57,6 +58,57 @@ def gateway_sources(cache_dir: Path, route: Callable[[str], str], canonical: Cal
     config = SourceConfig(cache_action="force-cache-only" if offline else "cache-or-fetch")
     client = Client([AuthenticationMiddleware()])  # netrc and rattler's credential store, as requests reads netrc
     return Sources(Gateway(cache_dir=cache_dir, default_config=config, client=client), route, canonical, offline)
+
+
+def local_sources(repodata: dict[tuple[str, str], Path], folder: Path) -> Sources:
+    """Sources over whole repodata.json files already on disk, keyed by (canonical channel URL, subdir): what
+    envgen's own fetcher downloads where the gateway cannot fetch (.condarc proxy or TLS settings, credentials in a
+    download URL). Each channel becomes a `file://` channel in `folder` (links to the files; a subdir without a
+    file is empty), read by a Gateway: both ways of fetching are solved by the same rattler call, so the same
+    repodata gives the same lock (`rattler.solve_with_sparse_repodata` can choose another of equally good
+    solutions). `folder` must outlive the solves."""
+    import os
+    import shutil
+
+    from rattler import Gateway
+
+    folder = folder.resolve()  # a file:// URI needs an absolute path
+    channels = list(dict.fromkeys(url.rstrip("/") for url, _ in repodata))
+    served = {url: (folder / f"channel-{k}").as_uri() for k, url in enumerate(channels)}
+    for (url, sub), path in repodata.items():
+        target = folder / f"channel-{channels.index(url.rstrip('/'))}" / sub / "repodata.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.symlink(os.path.abspath(path), target)  # a relative cache folder must not break the link
+        except OSError:  # Windows without the symlink privilege
+            try:
+                os.link(path, target)
+            except OSError:  # another volume
+                shutil.copyfile(path, target)
+    back = {uri: url for url, uri in served.items()}
+    return Sources(Gateway(cache_dir=folder / "gateway"), lambda url: _prefixed(url, served),
+                   lambda url: _prefixed(url, back), local=True)
+
+
+def solve_files(job: CondaSolve, repodata: dict[tuple[str, str], Path],
+                locked: tuple[LockedConda, ...] = ()) -> tuple[LockedConda, ...]:
+    """One solve from repodata files keyed by (canonical channel URL, subdir), as `envgen lock` solves what its own
+    fetcher downloaded (`local_sources`, in a temporary folder). Sorted by name, canonical URLs."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="envgen-solve-", ignore_cleanup_errors=True) as tmp:
+        (result,) = solve_gateway_each([(job, locked)], local_sources(repodata, Path(tmp)))
+    if isinstance(result, EnvgenError):
+        raise result
+    return result
+
+
+def _prefixed(url: str, pairs: dict[str, str]) -> str:
+    """`url` with the first key of `pairs` that is the URL or its folder replaced by its value."""
+    for old, new in pairs.items():
+        if url == old or url.startswith(old + "/"):
+            return new + url[len(old):]
+    return url
 
 
 def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]], sources: Sources,
@@ -241,6 +293,10 @@ def _gateway_result(job: CondaSolve, sources: Sources,
     if isinstance(result, GatewayError):
         routed = _channels(job, sources)
         failed, text = _first_failure(job, sources, routed) or (f"{routed[0]}/{job.platform}", str(result))
+        if sources.local:  # a file envgen's fetcher checked when it downloaded it, changed since
+            detail = " ".join(_canonical_text(text, job, sources).split())[:400]
+            raise OutsideFailure(f"cannot read the repodata of {sources.canonical(failed)}: {detail}",
+                                 hint="the file is damaged; run again online to fetch it afresh") from None
         raise _unreachable(job, failed, text, sources.offline) from None
     if isinstance(result, SolverError):
         raise solver_failure(job, SolverError(_canonical_text(str(result), job, sources))) from None
