@@ -108,6 +108,7 @@ def _solve_conda_cells(cells: list[tuple[int, LockSpec, PlatformSpec]], fetcher:
     jobs = [_job(p, previous, update, timeout_s) for _, _, p in cells]
     sources = _sources(fetcher, [spec for _, spec, _ in cells])
     out: dict[tuple[int, str], tuple[LockedConda, ...]] = {}
+    results: list[tuple[LockedConda, ...] | EnvgenError] = []
     if sources is not None:
         results = _solve_through(jobs, sources, at_once, report)
     else:  # whole files through envgen's fetcher, in the cells' order, then solved as the gateway's are
@@ -119,7 +120,6 @@ def _solve_conda_cells(cells: list[tuple[int, LockSpec, PlatformSpec]], fetcher:
             except EnvgenError as exc:  # a failure of an earlier cell's solve still comes first
                 failure, reached = exc, n
                 break
-        results = []
         if reached:
             with tempfile.TemporaryDirectory(prefix="solve-", dir=_made(fetcher.root),
                                              ignore_cleanup_errors=True) as tmp:
@@ -130,7 +130,6 @@ def _solve_conda_cells(cells: list[tuple[int, LockSpec, PlatformSpec]], fetcher:
         try:
             if isinstance(result, EnvgenError):
                 raise result
-            assert result is not None
             out[(i, p.platform)] = result
         except EnvgenError as exc:
             failed = _why(exc, spec, p) if isinstance(exc, BadInput) else exc
@@ -140,7 +139,7 @@ def _solve_conda_cells(cells: list[tuple[int, LockSpec, PlatformSpec]], fetcher:
 
 
 def _solve_through(jobs: list[tuple[CondaSolve, tuple[LockedConda, ...]]], sources: gateway.Sources, at_once: bool,
-                   report: Callable[[str], None] | None = None) -> list[tuple[LockedConda, ...] | EnvgenError | None]:
+                   report: Callable[[str], None] | None = None) -> list[tuple[LockedConda, ...] | EnvgenError]:
     if at_once:
         return list(gateway.solve_gateway_each(jobs, sources, report))
     return [gateway.solve_gateway_each([job], sources, report)[0] for job in jobs]
