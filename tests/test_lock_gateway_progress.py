@@ -172,15 +172,18 @@ def _told(lines: list[str]) -> dict[tuple[str, str], int]:
 
 
 def test_the_counts_are_the_records_each_solve_reads_counted_once(served, tmp_path):
-    """Three jobs: two read pytorch and main (one query for both platforms), one reads main alone (main's records
-    are then told apart by file name across the two queries). Each count is the number of distinct records the
-    jobs' own queries return, as if each job had been queried alone."""
+    """Four jobs: two on linux-64 and one on win-64 read pytorch and main, one on linux-64 reads main alone (noarch, and
+    main's and pytorch's linux-64, are read by several jobs and told apart by file name). Each count is the number
+    of distinct records the jobs' own queries return. One query for both linux-64 jobs of pytorch and main would
+    miss main's cudatoolkit 11.1 and numpy 2.0.1: a spec naming a package (`cudatoolkit=10.2`, `numpy<2`) filters
+    the records rattler's query returns for it, even where another job's solve reaches them."""
     def job(platform: str, specs: tuple[str, ...], channels: tuple[str, ...]) -> CondaSolve:
         return CondaSolve(platform, specs, channels, "strict", virtual_for(platform, "10.2", {}))
 
     jobs = [job("linux-64", ("pytorch==1.8.1", "cudatoolkit=10.2", "python=3.9"), (PT, MAIN)),
             job("win-64", ("pytorch==1.8.1", "cudatoolkit=10.2", "python=3.9"), (PT, MAIN)),
-            job("linux-64", ("zlib", "python=3.10"), (MAIN,))]
+            job("linux-64", ("zlib", "python=3.10"), (MAIN,)),
+            job("linux-64", ("pytorch==1.8.1", "cpuonly", "numpy<2", "python=3.9"), (PT, MAIN))]
     mirrors = load_mirrors(mirror_pairs(served.url))
     lines: list[str] = []
     results = gateway.solve_gateway_each([(j, ()) for j in jobs], gateway.gateway_sources(

@@ -120,8 +120,8 @@ def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]
     progress = _Progress.begin(jobs, sources, report)
 
     async def _ahead(group: list[int]) -> None:
-        """The records of a group of jobs (those reading the same channels), queried once as their solves query
-        them, beside the solves: the gateway fetches each subdir or shard once for both, and the query only counts
+        """The records of a group of jobs (the same specs, channels and platform), queried once as their solves
+        query them, beside the solves: the gateway fetches each subdir or shard once for both, and the query only counts
         what came in and when. A failure is the solves' to report."""
         try:
             found = await _query([jobs[k][0] for k in group], sources)
@@ -157,17 +157,20 @@ class _Progress:
     records in reach of the request (T s)` once every group of jobs that reads the channel has its records: those
     the solves read (every record of the names the request reaches through dependencies; where the channel has
     CEP-16 shards, only their shards are downloaded), T the time since the fetching began. The jobs that read the
-    same channels form one group, queried once for all its platforms and specs (`groups`: the jobs' indices). A
-    channel whose query fails gets no second line (the error says why)."""
+    same specs from the same channels for the same platform form one group, queried once (`groups`: the jobs'
+    indices; not one query for several specs: rattler's query returns only the records of a name that match a spec
+    naming it, so the union of two jobs' specs can reach fewer records than the two jobs' solves read); a subdir that
+    several groups read (noarch) is counted by file name. A channel whose query fails gets no second line (the
+    error says why)."""
 
     report: Callable[[str], None] | None
     cells: list[dict[str, str]]  # per job: the served (routed) URL of each of its channels -> the canonical URL
     groups: list[list[int]]
     waiting: dict[str, int]  # canonical URL -> groups whose records are not in yet, in the order of the lines
     subdirs: dict[str, list[str]]
-    shared: set[str]  # channels read by several groups: their records are told apart by file name
-    seen: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (shared channel, subdir) -> file names
-    counted: dict[tuple[str, str], int] = field(default_factory=dict)  # (channel of one group, subdir) -> records
+    shared: set[tuple[str, str]]  # (channel, subdir) read by several groups: told apart by file name
+    seen: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # shared (channel, subdir) -> file names
+    counted: dict[tuple[str, str], int] = field(default_factory=dict)  # (channel, subdir) of one group -> records
     done: dict[str, float] = field(default_factory=dict)  # channel -> seconds until its records were in
     failed: set[str] = field(default_factory=set)
     started: float = field(default_factory=time.perf_counter)
@@ -177,10 +180,10 @@ class _Progress:
     def begin(cls, jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]], sources: Sources,
               report: Callable[[str], None] | None) -> _Progress:
         cells = [{sources.route(c.rstrip("/")).rstrip("/"): c.rstrip("/") for c in job.channels} for job, _ in jobs]
-        by_channels: dict[tuple[str, ...], list[int]] = {}
-        for k, cell in enumerate(cells):
-            by_channels.setdefault(tuple(cell), []).append(k)
-        groups = list(by_channels.values())
+        alike: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[int]] = {}
+        for k, ((job, _), cell) in enumerate(zip(jobs, cells, strict=True)):
+            alike.setdefault((job.platform, tuple(cell), job.specs), []).append(k)
+        groups = list(alike.values())
         waiting: dict[str, int] = {}
         subdirs: dict[str, list[str]] = {}
         for (job, _), cell in zip(jobs, cells, strict=True):
@@ -189,10 +192,13 @@ class _Progress:
                 subs = subdirs.setdefault(channel, ["noarch"])
                 if job.platform not in subs:
                     subs.insert(-1, job.platform)
+        readers: dict[tuple[str, str], int] = {}
         for group in groups:
             for channel in cells[group[0]].values():
                 waiting[channel] += 1
-        shared = {channel for channel, n in waiting.items() if n > 1}
+                for sub in (jobs[group[0]][0].platform, "noarch"):
+                    readers[(channel, sub)] = readers.get((channel, sub), 0) + 1
+        shared = {pair for pair, n in readers.items() if n > 1}
         if report is not None:
             doing = "reading repodata from the cache" if sources.offline else "fetching repodata"
             for channel, subs in subdirs.items():
@@ -208,12 +214,12 @@ class _Progress:
             channel = cell.get(str(records[0].channel or "").rstrip("/")) if records else None
             if channel is None:
                 continue
-            if channel in self.shared:
-                for r in records:
-                    self.seen.setdefault((channel, r.subdir), set()).add(r.file_name)
-            else:
-                for sub, n in Counter(r.subdir for r in records).items():
-                    self.counted[(channel, sub)] = n
+            for sub, n in Counter(r.subdir for r in records).items():  # one subdir a list, as py-rattler 0.28 gives
+                if (channel, sub) in self.shared:
+                    self.seen.setdefault((channel, sub), set()).update(r.file_name for r in records
+                                                                       if r.subdir == sub)
+                else:
+                    self.counted[(channel, sub)] = self.counted.get((channel, sub), 0) + n
         for channel in cell.values():
             self.waiting[channel] -= 1
             if found is None:
@@ -230,7 +236,7 @@ class _Progress:
                             f"({self.done[channel]:.1f} s)")
 
     def _count(self, channel: str, subdir: str) -> int:
-        return len(self.seen.get((channel, subdir), ())) if channel in self.shared else \
+        return len(self.seen.get((channel, subdir), ())) if (channel, subdir) in self.shared else \
             self.counted.get((channel, subdir), 0)
 
 
@@ -240,15 +246,14 @@ def _records(subdir: str, n: int) -> str:
 
 def _query(group: list[CondaSolve], sources: Sources) -> Coroutine[Any, Any, list[list[RepoDataRecord]]]:
     """The records `rattler.solve` queries before it solves (py-rattler's `py_solve`: the same sources, platforms
-    and specs, recursively), for every job of a group (the same channels) at once, so that each record is converted
-    to a Python object once. rattler converts every record it returns: on a channel whose request reaches 40,000
-    records, that is about 0.1 s of the CLI's time, the price of the counts."""
+    and specs, recursively), once for every job of a group (the same specs, channels and platform). rattler converts
+    every record it returns to a Python object: on a request that reaches 40,000 records, about 0.1 s of the CLI's
+    time, the price of the counts."""
     from rattler import Channel, Subdir
 
-    platforms = list(dict.fromkeys([job.platform for job in group] + ["noarch"]))
-    specs = list(dict.fromkeys(_routed(s, sources.route) for job in group for s in job.specs))
+    specs = [_routed(s, sources.route) for s in group[0].specs]
     return cast("Coroutine[Any, Any, list[list[RepoDataRecord]]]", sources.gateway.query(
-        [Channel(url + "/") for url in _channels(group[0], sources)], [Subdir(p) for p in platforms],
+        [Channel(url + "/") for url in _channels(group[0], sources)], [Subdir(group[0].platform), Subdir("noarch")],
         match_specs(tuple(specs)), recursive=True))
 
 
