@@ -29,6 +29,7 @@ from envgen.lock.conda import (
     solver_failure,
     virtual_packages,
 )
+from envgen.lock.mirrors import Mirrors
 from envgen.lock.records import LockedConda
 from envgen.redact import redact
 
@@ -85,9 +86,8 @@ def local_sources(repodata: dict[tuple[str, str], Path], folder: Path) -> Source
                 os.link(path, target)
             except OSError:  # another volume
                 shutil.copyfile(path, target)
-    back = {uri: url for url, uri in served.items()}
-    return Sources(Gateway(cache_dir=folder / "gateway"), lambda url: _prefixed(url, served),
-                   lambda url: _prefixed(url, back), local=True)
+    links = Mirrors().adding(tuple(served.items()))  # each channel "mirrored" onto its folder of links
+    return Sources(Gateway(cache_dir=folder / "gateway"), links.apply, links.unapply, local=True)
 
 
 def solve_files(job: CondaSolve, repodata: dict[tuple[str, str], Path],
@@ -103,14 +103,6 @@ def solve_files(job: CondaSolve, repodata: dict[tuple[str, str], Path],
     return result
 
 
-def _prefixed(url: str, pairs: dict[str, str]) -> str:
-    """`url` with the first key of `pairs` that is the URL or its folder replaced by its value."""
-    for old, new in pairs.items():
-        if url == old or url.startswith(old + "/"):
-            return new + url[len(old):]
-    return url
-
-
 def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]], sources: Sources,
                        report: Callable[[str], None] | None = None) -> list[tuple[LockedConda, ...] | EnvgenError]:
     """Every (job, locked) at once on one event loop: rattler solves on its own threads without the GIL, and the
@@ -124,7 +116,7 @@ def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]
         query them, beside the solves: the gateway fetches each subdir or shard once for both, and the query only counts
         what came in and when. A failure is the solves' to report."""
         try:
-            found = await _query([jobs[k][0] for k in group], sources)
+            found = await _query(jobs[group[0]][0], sources)
         except Exception:  # noqa: BLE001 - each job's own solve meets the failure again and says what it is
             progress.arrived(group, None)
             return
@@ -244,17 +236,16 @@ def _records(subdir: str, n: int) -> str:
     return f"{subdir} {n:,} record{'' if n == 1 else 's'}"
 
 
-def _query(group: list[CondaSolve], sources: Sources) -> Coroutine[Any, Any, list[list[RepoDataRecord]]]:
+def _query(job: CondaSolve, sources: Sources) -> Coroutine[Any, Any, list[list[RepoDataRecord]]]:
     """The records `rattler.solve` queries before it solves (py-rattler's `py_solve`: the same sources, platforms
     and specs, recursively), once for every job of a group (the same specs, channels and platform). rattler converts
     every record it returns to a Python object: on a request that reaches 40,000 records, about 0.1 s of the CLI's
     time, the price of the counts."""
     from rattler import Channel, Subdir
 
-    specs = [_routed(s, sources.route) for s in group[0].specs]
     return cast("Coroutine[Any, Any, list[list[RepoDataRecord]]]", sources.gateway.query(
-        [Channel(url + "/") for url in _channels(group[0], sources)], [Subdir(group[0].platform), Subdir("noarch")],
-        match_specs(tuple(specs)), recursive=True))
+        [Channel(url + "/") for url in _channels(job, sources)], [Subdir(job.platform), Subdir("noarch")],
+        match_specs(tuple(_routed(s, sources.route) for s in job.specs)), recursive=True))
 
 
 def _gateway_coro(job: CondaSolve, sources: Sources,
