@@ -15,6 +15,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from packaging.utils import canonicalize_name
+
 from envgen.errors import BadInput, EnvgenError
 from envgen.lock.fetch import Fetcher
 from envgen.lock.pip import PipJob, compile_each
@@ -97,18 +99,15 @@ def _conda_python(packages: tuple[LockedConda, ...], platform: str) -> str:
                    hint="add python to the environment's dependencies")
 
 
-def _pipname(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
-
-
 def _job(p: PlatformSpec, python: str, previous: dict[str, tuple[LockedWheel, ...]] | None,
          update: tuple[str, ...], found: dict[str, Provided]) -> PipJob:
     """uv's job for one platform; what the conda side provides stands in as installed and is left out."""
     assert p.pip is not None
     keep: tuple[str, ...] = ()
     if previous is not None and update:
-        skip = {_pipname(u) for u in update} | {_pipname(n) for n in found}
-        keep = tuple(f"{w.name}=={w.version}" for w in previous.get(p.platform, ()) if _pipname(w.name) not in skip)
+        skip = {canonicalize_name(u) for u in update} | {canonicalize_name(n) for n in found}
+        keep = tuple(f"{w.name}=={w.version}" for w in previous.get(p.platform, ())
+                     if canonicalize_name(w.name) not in skip)
     glibc = next((v.version for v in (p.conda.virtual if p.conda else ()) if v.name == "__glibc"), "2.17")
     return PipJob(p.platform, python, p.pip.requirements, p.pip.index_url, p.pip.extra_index_urls,
                   p.pip.find_links, glibc, keep, tuple((f.pip_name, f.version) for f in found.values()),
