@@ -6,7 +6,9 @@ one gateway whose disk cache is already warm (a fresh gateway per run, so each r
 `at_once=False` solves the cells one after another (what envgen did before), `at_once=True` gathers them on one
 event loop (rattler solves on its own threads, without the GIL). Runs alternate; printed: the best of each with
 its CPU time, the speed-up (best against best, and the median of the rounds' ratios; goal >= 1.7x on 2 cores) and
-whether the rendered files are identical.
+whether the rendered files are identical. Beside it, the reference measured in the same rounds: raw py-rattler
+(`rattler.solve` over a fresh Gateway on the same warm cache, nothing of envgen) solving the same 20 cells one
+after another and all at once, the speed-up rattler itself gets from the cores on this machine.
 
     python benchmarks/bench_many.py [--records 60000] [--rounds 5]
 """
@@ -52,6 +54,34 @@ def run(base: str, cache: Path, at_once: bool) -> tuple[float, float, list[dict[
     return wall, cpu, [engine.render_all(x) for x in locked]
 
 
+def raw(base: str, cache: Path, at_once: bool) -> float:
+    """The same 20 cells through rattler alone: one Gateway over envgen's warm gateway cache, the mirror's URL."""
+    import asyncio
+
+    import rattler
+    from rattler import Channel, Gateway, MatchSpec, Subdir
+
+    from benchmarks.bench_fetch import PLATFORMS, SPECS, TORCH_VERSIONS
+
+    gateway = Gateway(cache_dir=cache / "gateway")
+    channel = Channel(f"{base}/bench/")
+    cells = [([MatchSpec(s.format(torch=t)) for s in SPECS], [Subdir(p), Subdir("noarch")])
+             for t in TORCH_VERSIONS for p in PLATFORMS]
+
+    async def solve(specs: list, platforms: list) -> list:  # type: ignore[type-arg]
+        return await rattler.solve(sources=[channel], specs=specs, gateway=gateway, platforms=platforms)
+
+    async def cells_at_once() -> list:  # type: ignore[type-arg]
+        return await asyncio.gather(*(solve(*cell) for cell in cells))
+
+    async def one_after_another() -> list:  # type: ignore[type-arg]
+        return [await solve(*cell) for cell in cells]
+
+    start = time.perf_counter()
+    asyncio.run(cells_at_once() if at_once else one_after_another())
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=60_000)
@@ -69,10 +99,12 @@ def main() -> None:
         first = run(server.url, work / "cache", at_once=True)  # fills the gateway's disk cache
         print(f"channel: {sum(counts.values())} records; 20 cells (5 torch versions x 4 platforms); "
               f"cold fetch + solve at once: {first[0]:.2f} s; {os.cpu_count()} CPUs")
-        serial, parallel = [], []
-        for _ in range(args.rounds):  # taking turns, so load from elsewhere on the machine hits both alike
+        serial, parallel, raw_serial, raw_parallel = [], [], [], []
+        for _ in range(args.rounds):  # taking turns, so load from elsewhere on the machine hits all alike
             serial.append(run(server.url, work / "cache", at_once=False))
             parallel.append(run(server.url, work / "cache", at_once=True))
+            raw_serial.append(raw(server.url, work / "cache", at_once=False))
+            raw_parallel.append(raw(server.url, work / "cache", at_once=True))
         s, p = min(serial, key=lambda r: r[0]), min(parallel, key=lambda r: r[0])
         print(f"one after another: {s[0]:.3f} s wall, {s[1]:.3f} s CPU (best of {args.rounds})")
         print(f"all at once:       {p[0]:.3f} s wall, {p[1]:.3f} s CPU (best of {args.rounds})")
@@ -80,6 +112,12 @@ def main() -> None:
         print(f"speed-up {s[0] / p[0]:.2f}x best against best, {paired[len(paired) // 2]:.2f}x median of the rounds "
               f"(goal >= 1.7x on 2 cores; other load on the cores lowers it); files identical: "
               f"{all(x[2] == serial[0][2] for x in serial + parallel)}")
+        rs, rp = min(raw_serial), min(raw_parallel)
+        raw_paired = sorted(a / b for a, b in zip(raw_serial, raw_parallel, strict=True))
+        print(f"reference, raw py-rattler on the same cells: one after another {rs:.3f} s, all at once {rp:.3f} s "
+              f"(best of {args.rounds}): speed-up {rs / rp:.2f}x best against best, "
+              f"{raw_paired[len(raw_paired) // 2]:.2f}x median; envgen all at once {p[0] / rp:.2f}x raw all at once, "
+              f"one after another {s[0] / rs:.2f}x raw one after another")
         server.httpd.shutdown()
 
 

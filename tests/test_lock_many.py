@@ -70,3 +70,44 @@ def test_the_first_failing_cell_in_order_is_reported(fetcher):
             engine.solve_many(broken, fetcher)
         assert err.value.message.startswith("no win-64 environment satisfies the request"), err.value.message
         assert "pytorch==0.0.1" in err.value.message
+
+
+def test_a_package_several_cells_share_is_converted_once(fetcher, monkeypatch):
+    """The cells of a matrix share most packages (noarch ones across platforms, the whole stack but torch across
+    torch versions): each distinct record is turned into envgen's record once per run, and every cell still gets
+    its own complete list (the files are checked against one-by-one above)."""
+    from envgen.lock import gateway
+
+    calls = []
+    real = gateway.record_to_locked
+
+    def counted(r, url=None, channel=None):  # type: ignore[no-untyped-def]
+        calls.append(url)
+        return real(r, url, channel)
+
+    monkeypatch.setattr(gateway, "record_to_locked", counted)
+    specs = [SPECS[n] for n in sorted(SPECS)]
+    locked = engine.solve_many(specs, fetcher)
+    cells = [packages for x in locked for packages in x.conda.values()]
+    distinct = {p for packages in cells for p in packages}
+    assert len(calls) == len(distinct) < sum(len(packages) for packages in cells)
+    assert sorted(calls) == sorted(p.url for p in distinct)
+
+
+def test_records_alike_but_for_their_metadata_are_not_taken_for_each_other():
+    """A run can meet one file with two sets of metadata (a previous lock's record, written before a repodata
+    patch changed its dependencies, beside the channel's record): each keeps its own."""
+    from envgen.lock import gateway
+    from envgen.lock.conda import locked_to_record
+    from envgen.lock.records import LockedConda
+
+    base = LockedConda(name="torchvision", version="0.9.1", build="py39_cu102", build_number=0, subdir="linux-64",
+                       url=f"{PT}/linux-64/torchvision-0.9.1-py39_cu102.tar.bz2", channel=PT, md5="0" * 32,
+                       sha256="1" * 64, depends=("pytorch 1.8.1", "numpy >=1.11"), size=10)
+    patched = dataclasses.replace(base, depends=("pytorch 1.8.1", "numpy >=1.11,<2"))
+    converted: dict[str, LockedConda] = {}
+    first = gateway._canonical_records([locked_to_record(base)], str, converted)
+    second = gateway._canonical_records([locked_to_record(patched)], str, converted)
+    again = gateway._canonical_records([locked_to_record(base)], str, converted)
+    assert (first, second, again) == ((base,), (patched,), (base,))
+    assert len(converted) == 2
