@@ -6,7 +6,8 @@ the local folder, and solve_with_sparse_repodata on the repodata files); `envgen
 their ratio (goal: warm <= 1.2x raw); the `envgen lock` CLI warm, into an empty folder and over the previous lock,
 beside the engine in-process (without and with the progress lines the CLI shows: their records are counted) and
 the engine as a program of its own (interpreter start, imports, the first solve of a fresh process) (goal: CLI <=
-1.15x the engine); and peak memory (max RSS).
+1.15x the engine); and peak memory (max RSS): this process, and one more (untimed) run each of the CLI and of the
+engine as a program, through a small launcher so that each figure is that process's own.
 
     python benchmarks/bench_lock.py [--records 50000]
 """
@@ -127,10 +128,28 @@ def cli_env(base_url: str, cache: Path, pycache: Path) -> dict[str, str]:
                 ENVGEN_MIRROR_FILE=os.devnull, PYTHONPYCACHEPREFIX=str(pycache))
 
 
-def cli_lock(env: dict[str, str], out: Path, env_file: Path) -> float:
+def cli_command(out: Path, env_file: Path) -> list[str]:
     cmd = [sys.executable, "-m", "envgen", "lock", "--from", str(env_file), "-o", str(out)]
     for p in PLATFORMS:
         cmd += ["--platform", p]
+    return cmd
+
+
+# a small launcher whose only child is the command: its children's max RSS is the command's own (a child's
+# ru_maxrss, read by a large parent like this benchmark, is at least the parent's size when it forked)
+_LAUNCHER = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def peak_rss_mb(cmd: list[str], env: dict[str, str]) -> float:
+    """Peak RSS of one more run of `cmd` (untimed), in MB (ru_maxrss is KB on Linux, bytes on macOS)."""
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], env=env, capture_output=True, text=True,
+                          check=True)
+    return int(done.stdout.split()[-1]) / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def cli_lock(env: dict[str, str], out: Path, env_file: Path) -> float:
+    cmd = cli_command(out, env_file)
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode:
@@ -146,10 +165,14 @@ def cli_check(env: dict[str, str], out: Path) -> float:
     return time.perf_counter() - start
 
 
+def engine_command(base_url: str, cache: Path, out: Path) -> list[str]:
+    return [sys.executable, __file__, "--engine-once", base_url, str(cache), str(out)]
+
+
 def engine_process(env: dict[str, str], base_url: str, cache: Path, out: Path) -> float:
     """The engine as a program of its own: interpreter start, imports, then what `envgen_lock` does, with the
     progress lines (counted, not shown) as the CLI has them."""
-    cmd = [sys.executable, __file__, "--engine-once", base_url, str(cache), str(out)]
+    cmd = engine_command(base_url, cache, out)
     start = time.perf_counter()
     subprocess.run(cmd, env=env, check=True)
     return time.perf_counter() - start
@@ -188,6 +211,8 @@ def main() -> None:
                    engine_process(env, srv.url, work / "cache", work / "engine-out"),
                    cli_check(env, work / "cli-previous"),
                    envgen_lock(srv.url, work / "cache", work / "out", progress=True)) for i in range(5)]
+        cli_rss = peak_rss_mb(cli_command(work / "cli-rss", env_file), env)
+        engine_rss = peak_rss_mb(engine_command(srv.url, work / "cache", work / "engine-rss"), env)
         srv.stop()
         raw = min(gw, sparse)
         engine, empty, over, process, check, counted = (statistics.median(r[k] for r in rounds) for k in range(6))
@@ -203,8 +228,9 @@ def main() -> None:
                   f"{took / counted:.2f}x it with progress lines, {took / process:.2f}x the engine as a program")
         print(f"envgen lock --check over that lock (a pre-commit hook; reads every file, solves nothing) {check:.3f} s")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"peak memory (max RSS): this process {peak:.0f} MB, CLI child {child:.0f} MB")
+        print(f"peak memory (max RSS): this process {peak:.0f} MB (it built the channel); `envgen lock` CLI into an "
+              f"empty folder {cli_rss:.0f} MB, the engine as a program {engine_rss:.0f} MB "
+              f"({cli_rss / engine_rss:.2f}x)")
 
 
 if __name__ == "__main__":
