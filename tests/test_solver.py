@@ -6,11 +6,11 @@ import pytest
 
 from envgen.errors import BadInput
 from envgen.lock import conda as solver
-from envgen.lock.conda import CondaSolve
+from envgen.lock import engine
 from envgen.lock.fetch import Fetcher
-from envgen.lock.gateway import solve_files
 from envgen.lock.mirrors import load_mirrors
 from envgen.lock.records import VirtualPkg
+from envgen.lock.spec import CondaPart, LockSpec, PlatformSpec
 from tests.support.lockenv import file_pairs
 
 PT, NV, CF, MAIN = ("https://conda.anaconda.org/pytorch", "https://conda.anaconda.org/nvidia",
@@ -19,14 +19,11 @@ LINUX = (VirtualPkg("__glibc", "2.17"), VirtualPkg("__unix", "0"), VirtualPkg("_
 
 
 def _solve(platform, specs, channels, virtual=LINUX, priority="strict"):
-    fetcher = Fetcher(load_mirrors(file_pairs()))
-    repodata = {}
-    for url in channels:
-        for sub in (platform, "noarch"):
-            path = fetcher.repodata(url, sub)
-            if path is not None:
-                repodata[(url, sub)] = path
-    return solve_files(CondaSolve(platform, tuple(specs), tuple(channels), priority, tuple(virtual), 30), repodata)
+    """One platform through the lock engine, on whole repodata files from envgen's own fetcher (its path where
+    the gateway cannot fetch), solved by the same rattler call as the gateway's."""
+    part = CondaPart(tuple(specs), tuple(channels), priority, tuple(virtual))
+    spec = LockSpec((PlatformSpec(platform, part),), "test")
+    return engine.solve_all(spec, Fetcher(load_mirrors(file_pairs()), gateway=False), timeout_s=30).conda[platform]
 
 
 def _by_name(sol):

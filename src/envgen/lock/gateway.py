@@ -92,19 +92,6 @@ def local_sources(repodata: dict[tuple[str, str], Path], folder: Path) -> Source
     return Sources(Gateway(cache_dir=folder / "gateway"), links.apply, links.unapply, local=True)
 
 
-def solve_files(job: CondaSolve, repodata: dict[tuple[str, str], Path],
-                locked: tuple[LockedConda, ...] = ()) -> tuple[LockedConda, ...]:
-    """One solve from repodata files keyed by (canonical channel URL, subdir), as `envgen lock` solves what its own
-    fetcher downloaded (`local_sources`, in a temporary folder). Sorted by name, canonical URLs."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="envgen-solve-", ignore_cleanup_errors=True) as tmp:
-        (result,) = solve_gateway_each([(job, locked)], local_sources(repodata, Path(tmp)))
-    if isinstance(result, EnvgenError):
-        raise result
-    return result
-
-
 def solve_gateway_each(jobs: Sequence[tuple[CondaSolve, tuple[LockedConda, ...]]], sources: Sources,
                        report: Callable[[str], None] | None = None) -> list[tuple[LockedConda, ...] | EnvgenError]:
     """Every (job, locked) at once on one event loop: rattler solves on its own threads without the GIL, and the
